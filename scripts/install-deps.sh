@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs the Debian packages scoreboard needs to build and test, skipping
+# the ones already present. Called by the Makefile; safe to run repeatedly.
+#
+#   scripts/install-deps.sh [GROUP ...]
+#
+# Groups: build (default), test. Run as root or with sudo available.
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config clang clang-format
+	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev zlib1g-dev)
+test_pkgs=(libcmocka-dev libclang-rt-14-dev valgrind curl)
+
+groups=("$@")
+[ ${#groups[@]} -eq 0 ] && groups=(build)
+
+want=()
+for g in "${groups[@]}"; do
+	case "$g" in
+	build) want+=("${build_pkgs[@]}") ;;
+	test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+	*)
+		echo "install-deps: unknown group '$g'" >&2
+		exit 2
+		;;
+	esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+# Deduplicate while keeping order.
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++')
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		sudo=(sudo)
+	else
+		echo "install-deps: need root to install: ${missing[*]}" >&2
+		exit 1
+	fi
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

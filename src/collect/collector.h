@@ -1,0 +1,46 @@
+/*
+ * collector.h - the collector interface and the thread that drives it.
+ *
+ * A collector is a small object that, when ticked, samples something
+ * (the process, the machine, the HTTP server's request counters) and
+ * writes points into the store with the tick's timestamp. Adding a
+ * collector means writing one file that fills an sb_collector.
+ *
+ * The runner owns one thread. It ticks every collector once at start and
+ * then every interval, measured on CLOCK_MONOTONIC; after each tick it
+ * sweeps the store (retention). sb__runner_stop() wakes the thread at
+ * once through a condition variable (no waiting for the sleep to end),
+ * joins it and destroys every collector.
+ */
+#ifndef SB_COLLECT_COLLECTOR_H
+#define SB_COLLECT_COLLECTOR_H
+
+#include "common/log.h"
+#include "scoreboard.h"
+
+typedef struct sb_collector {
+    const char *name; /* for log lines: "process", "system", ... */
+    void *state;
+    /* Samples and writes points stamped now_ns. Returns 0 or SB_E*; a
+     * failure is logged by the runner and the next tick tries again. */
+    int (*collect)(void *state, sb_store *store, int64_t now_ns);
+    void (*destroy)(void *state); /* may be NULL */
+} sb_collector;
+
+/* Collectors defined in this folder. Each fills *out and returns 0 or an
+ * SB_E* code. */
+int sb__collector_process(sb_collector *out);
+int sb__collector_system(sb_collector *out);
+int sb__collector_store(sb_collector *out); /* scoreboard_store_* */
+
+typedef struct sb_runner sb_runner;
+
+/* Starts the thread. Takes ownership of the n collectors (also on
+ * failure, when they are destroyed). */
+int sb__runner_start(sb_store *store, sb_collector *cols, size_t n,
+                     int64_t interval_ns, const sb_logger *log,
+                     sb_runner **out);
+/* Wakes, joins and frees; destroys the collectors. Accepts NULL. */
+void sb__runner_stop(sb_runner *r);
+
+#endif

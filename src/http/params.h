@@ -1,0 +1,60 @@
+/*
+ * params.h - parsing of URL query strings.
+ *
+ * The raw query string (the part after '?', undecoded) is split on '&'
+ * into key=value pairs; '+' means space and %XX is decoded (a '%' not
+ * followed by two hex digits is an error, as is a decoded NUL byte).
+ * Each route then validates its own parameters: an unknown key, a
+ * repeated key that may not repeat, or a bad value is an error with a
+ * message naming the parameter.
+ *
+ * Limits: query strings above SB_QUERY_MAX bytes and more than
+ * SB_PARAMS_MAX pairs are rejected.
+ */
+#ifndef SB_HTTP_PARAMS_H
+#define SB_HTTP_PARAMS_H
+
+#include "scoreboard.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SB_QUERY_MAX  8192
+#define SB_PARAMS_MAX 64
+
+typedef struct sb_param {
+    char *key;
+    char *value;
+} sb_param;
+
+typedef struct sb_params {
+    sb_param *items;
+    size_t n;
+} sb_params;
+
+/* Splits and decodes raw[0..len). err (size errlen) gets a message on
+ * failure (SB_EINVAL / SB_ETOOLARGE / SB_ENOMEM). */
+int sb__params_parse(const char *raw, size_t len, sb_params *out, char *err,
+                     size_t errlen);
+void sb__params_free(sb_params *p);
+
+/* Parameters of GET /metrics (name, since, until, limit, latest) and of
+ * GET /api/v1/series (name, since, until). query.names points into the
+ * owned names array. */
+typedef struct sb_metrics_params {
+    sb_query query;
+    char **names;
+    size_t nnames;
+} sb_metrics_params;
+
+enum sb_params_route {
+    SB_PARAMS_METRICS,
+    SB_PARAMS_SERIES,
+};
+
+int sb__metrics_params_parse(const char *raw, size_t len, int route,
+                             int64_t now_ns, sb_metrics_params *out,
+                             char *err, size_t errlen);
+void sb__metrics_params_free(sb_metrics_params *p);
+
+#endif
