@@ -73,8 +73,8 @@ typedef struct sb_label {
 
 /*
  * One data point. On input every pointer is borrowed for the call. On
- * output (sb_result_get) the pointers point into the result and stay valid
- * until the result is freed.
+ * output (sb_result_get_point) the pointers point into the result and stay
+ * valid until the result is freed.
  */
 typedef struct sb_sample {
     const char *name;
@@ -132,8 +132,8 @@ int sb_store_write(sb_store *store, const sb_sample *sample);
 size_t sb_store_sweep(sb_store *store, int64_t now_ns);
 
 typedef struct sb_store_stats {
-    size_t series;             /* series held now */
-    size_t points;             /* points held now */
+    size_t series;              /* series held now */
+    size_t points;              /* points held now */
     uint64_t dropped_retention; /* points removed by retention */
     uint64_t dropped_capacity;  /* points removed by max_points_per_series */
     uint64_t rejected_series;   /* samples refused by max_series */
@@ -172,7 +172,7 @@ void sb_result_free(sb_result *res);
 size_t sb_result_point_count(const sb_result *res);
 /* The i-th point, oldest first. Pointers stay valid until the result is
  * freed. i must be below sb_result_point_count(). */
-void sb_result_point(const sb_result *res, size_t i, sb_sample *out);
+void sb_result_get_point(const sb_result *res, size_t i, sb_sample *out);
 
 typedef struct sb_series_info {
     const char *name;
@@ -185,7 +185,7 @@ typedef struct sb_series_info {
 
 size_t sb_result_series_count(const sb_result *res);
 /* The i-th series, ordered by name then labels. */
-void sb_result_series(const sb_result *res, size_t i, sb_series_info *out);
+void sb_result_get_series(const sb_result *res, size_t i, sb_series_info *out);
 
 /* ---------------------------------------------------------------- server */
 
@@ -209,19 +209,19 @@ void sb_log_stderr(void *ud, int level, const char *line);
 int sb_log_level_parse(const char *name);
 
 typedef struct sb_server_options {
-    const char *listen;       /* "HOST:PORT", "[V6]:PORT"; default
-                                 "127.0.0.1:8080"; port 0 picks one */
-    int64_t interval_ns;      /* collector period; default 1s */
-    size_t max_body;          /* POST bodies above get 413; 1 MiB */
-    size_t max_query_points;  /* GET results above get 400; 1,000,000 */
+    const char *listen;              /* "HOST:PORT", "[V6]:PORT"; default
+                                        "127.0.0.1:8080"; port 0 picks one */
+    int64_t interval_ns;             /* collector period; default 1s */
+    size_t max_body;                 /* POST bodies above get 413; 1 MiB */
+    size_t max_query_points;         /* GET results above get 400; 1,000,000 */
     const char *const *cors_origins; /* exact origins or "*" */
     size_t ncors_origins;
-    bool access_log;          /* log one line per request at info */
-    bool collect_process;     /* process collector; default true */
-    bool collect_system;      /* machine collector; default true */
-    unsigned threads;         /* HTTP worker threads; 0 = automatic */
-    int log_level;            /* SB_LOG_*; default SB_LOG_INFO */
-    sb_log_fn log;            /* NULL = silent */
+    bool access_log;      /* log one line per request at info */
+    bool collect_process; /* process collector; default true */
+    bool collect_system;  /* machine collector; default true */
+    unsigned threads;     /* HTTP worker threads; 0 = automatic */
+    int log_level;        /* SB_LOG_*; default SB_LOG_INFO */
+    sb_log_fn log;        /* NULL = silent */
     void *log_ud;
 } sb_server_options;
 

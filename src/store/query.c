@@ -1,0 +1,346 @@
+/*
+ * query.c - copy-out of query results.
+ *
+ * A query visits the shards one at a time. Under a shard's lock it copies
+ * the matching series' keys and the points in range into private,
+ * growable arrays, then releases the lock; all sorting, merging and later
+ * encoding work on those copies. A writer therefore waits at most for one
+ * shard's copy, never for a slow reader's network I/O.
+ *
+ * While collecting, each series' points form one time-sorted run in
+ * pts[]. Afterwards the series are sorted by key, and the runs are merged
+ * into one time-ordered array with a binary heap (O(n log k) for n points
+ * in k series). A result is therefore consistent per shard, not across
+ * shards: a batch spanning shards may be seen half-written by a query
+ * that runs concurrently with it.
+ */
+#include "store/result.h"
+#include "store/store_internal.h"
+
+#include "common/buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A series while collecting: its key is in the key buffer at key_off. */
+typedef struct coll_series {
+    size_t key_off, key_len, nlabels;
+    size_t run_off, run_len; /* its points in the collected array */
+    size_t npoints;
+    int64_t first_ns, last_ns;
+} coll_series;
+
+typedef struct collector {
+    const sb_query *q;
+    sb_buf keys;
+    coll_series *series;
+    size_t nseries, series_cap;
+    sb_point *pts;
+    size_t npts, pts_cap;
+    size_t total_labels;
+} collector;
+
+void sb_query_init(sb_query *q)
+{
+    memset(q, 0, sizeof *q);
+    q->since_ns = INT64_MIN;
+    q->until_ns = INT64_MAX;
+}
+
+static bool name_matches(const sb_query *q, const sb_series *s)
+{
+    if (q->nnames == 0)
+        return true;
+    for (size_t i = 0; i < q->nnames; i++)
+        if (strcmp(q->names[i], s->key) == 0)
+            return true;
+    return false;
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    size_t n = *cap ? *cap : 16;
+    void *p;
+
+    if (need <= *cap)
+        return SB_OK;
+    while (n < need)
+        n *= 2;
+    p = realloc(*arr, n * elem);
+    if (p == NULL)
+        return SB_ENOMEM;
+    *arr = p;
+    *cap = n;
+    return SB_OK;
+}
+
+/* Copies one series' matching points. Runs under the shard lock. */
+static int collect_series(collector *c, const sb_series *s)
+{
+    const sb_query *q = c->q;
+    size_t lo = sb__series_lower_bound(s, q->since_ns);
+    size_t hi = sb__series_upper_bound(s, q->until_ns);
+    coll_series *cs;
+
+    if (lo >= hi)
+        return SB_OK;
+    if (q->latest)
+        lo = hi - 1;
+    else if (q->limit > 0 && hi - lo > q->limit)
+        lo = hi - q->limit;
+
+    if (!q->series_only && q->max_points > 0 &&
+        c->npts + (hi - lo) > q->max_points)
+        return SB_ETOOLARGE;
+    if (grow((void **)&c->series, &c->series_cap, c->nseries + 1,
+             sizeof *c->series) != SB_OK ||
+        sb__buf_append(&c->keys, s->key, s->key_len) != SB_OK)
+        return SB_ENOMEM;
+
+    cs = &c->series[c->nseries++];
+    cs->key_off = c->keys.len - s->key_len;
+    cs->key_len = s->key_len;
+    cs->nlabels = s->nlabels;
+    cs->npoints = hi - lo;
+    cs->first_ns = sb__series_at(s, lo)->t;
+    cs->last_ns = sb__series_at(s, hi - 1)->t;
+    cs->run_off = c->npts;
+    cs->run_len = 0;
+    c->total_labels += s->nlabels;
+    if (q->series_only)
+        return SB_OK;
+
+    if (grow((void **)&c->pts, &c->pts_cap, c->npts + (hi - lo),
+             sizeof *c->pts) != SB_OK)
+        return SB_ENOMEM;
+    sb__series_copy(s, lo, hi, c->pts + c->npts);
+    c->npts += hi - lo;
+    cs->run_len = hi - lo;
+    return SB_OK;
+}
+
+static int collect_shard(collector *c, sb_shard *sh)
+{
+    int rc = SB_OK;
+
+    pthread_mutex_lock(&sh->mu);
+    for (size_t i = 0; i < sh->nslots && rc == SB_OK; i++) {
+        const sb_series *s = sh->slots[i];
+
+        if (s != NULL && name_matches(c->q, s))
+            rc = collect_series(c, s);
+    }
+    pthread_mutex_unlock(&sh->mu);
+    return rc;
+}
+
+/* ------------------------------------------------------------ ordering */
+
+static int cmp_series(const void *a, const void *b, void *keys)
+{
+    const coll_series *x = a, *y = b;
+    const char *k = keys;
+    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+    int r = memcmp(k + x->key_off, k + y->key_off, n);
+
+    if (r != 0)
+        return r;
+    return (x->key_len > y->key_len) - (x->key_len < y->key_len);
+}
+
+/* Heap entry: the next point of one series' run. */
+typedef struct cursor {
+    size_t pos, end;
+    uint32_t series;
+} cursor;
+
+static bool cursor_less(const sb_point *pts, const cursor *a, const cursor *b)
+{
+    int64_t ta = pts[a->pos].t, tb = pts[b->pos].t;
+
+    return ta < tb || (ta == tb && a->series < b->series);
+}
+
+static void sift_down(const sb_point *pts, cursor *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+
+        if (l < n && cursor_less(pts, &h[l], &h[m]))
+            m = l;
+        if (l + 1 < n && cursor_less(pts, &h[l + 1], &h[m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        cursor t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* Merges the sorted runs of c (series already in final order) into out,
+ * which has room for c->npts points. */
+static int merge_runs(const collector *c, sb_result_point *out)
+{
+    cursor *h = malloc((c->nseries ? c->nseries : 1) * sizeof *h);
+    size_t n = 0, o = 0;
+
+    if (h == NULL)
+        return SB_ENOMEM;
+    for (size_t i = 0; i < c->nseries; i++) {
+        const coll_series *cs = &c->series[i];
+
+        if (cs->run_len > 0)
+            h[n++] =
+                (cursor){cs->run_off, cs->run_off + cs->run_len, (uint32_t)i};
+    }
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(c->pts, h, n, i);
+    while (n > 0) {
+        cursor *top = &h[0];
+
+        out[o++] = (sb_result_point){c->pts[top->pos].t, c->pts[top->pos].v,
+                                     top->series};
+        if (++top->pos == top->end)
+            h[0] = h[--n];
+        sift_down(c->pts, h, n, 0);
+    }
+    free(h);
+    return SB_OK;
+}
+
+/* ------------------------------------------------------------ result */
+
+/* Points each result series' name and labels into the key arena. */
+static void link_series(sb_result *r, const collector *c)
+{
+    sb_label *lab = r->label_arena;
+
+    for (size_t i = 0; i < c->nseries; i++) {
+        const coll_series *cs = &c->series[i];
+        sb_result_series *rs = &r->series[i];
+        char *p = r->arena + cs->key_off;
+
+        rs->name = p;
+        rs->name_len = strlen(p);
+        p += rs->name_len + 1;
+        rs->labels = lab;
+        rs->nlabels = cs->nlabels;
+        for (size_t j = 0; j < cs->nlabels; j++) {
+            lab[j].key = p;
+            p += strlen(p) + 1;
+            lab[j].value = p;
+            p += strlen(p) + 1;
+        }
+        lab += cs->nlabels;
+        rs->npoints = cs->npoints;
+        rs->first_ns = cs->first_ns;
+        rs->last_ns = cs->last_ns;
+    }
+}
+
+static int build_result(collector *c, sb_result **out)
+{
+    sb_result *r = calloc(1, sizeof *r);
+    size_t keep;
+
+    if (r == NULL)
+        return SB_ENOMEM;
+    r->nseries = c->nseries;
+    r->series = calloc(c->nseries ? c->nseries : 1, sizeof *r->series);
+    r->label_arena =
+        calloc(c->total_labels ? c->total_labels : 1, sizeof(sb_label));
+    r->points = malloc((c->npts ? c->npts : 1) * sizeof *r->points);
+    if (r->series == NULL || r->label_arena == NULL || r->points == NULL)
+        goto fail;
+    if (merge_runs(c, r->points) != SB_OK)
+        goto fail;
+
+    keep = c->npts;
+    if (c->q->limit > 0 && keep > c->q->limit) {
+        keep = c->q->limit;
+        memmove(r->points, r->points + (c->npts - keep),
+                keep * sizeof *r->points);
+    }
+    r->npoints = keep;
+    r->arena = sb__buf_steal(&c->keys, NULL);
+    link_series(r, c);
+    *out = r;
+    return SB_OK;
+
+fail:
+    sb_result_free(r);
+    return SB_ENOMEM;
+}
+
+int sb_store_query(sb_store *st, const sb_query *q, sb_result **out)
+{
+    collector c;
+    int rc = SB_OK;
+
+    *out = NULL;
+    memset(&c, 0, sizeof c);
+    c.q = q;
+    sb__buf_init(&c.keys, SIZE_MAX);
+
+    for (size_t i = 0; i < SB_SHARDS && rc == SB_OK; i++)
+        rc = collect_shard(&c, &st->shards[i]);
+    if (rc != SB_OK)
+        goto out;
+
+    if (c.nseries > 1)
+        qsort_r(c.series, c.nseries, sizeof *c.series, cmp_series, c.keys.data);
+    rc = build_result(&c, out);
+
+out:
+    sb__buf_free(&c.keys);
+    free(c.series);
+    free(c.pts);
+    return rc;
+}
+
+void sb_result_free(sb_result *r)
+{
+    if (r == NULL)
+        return;
+    free(r->series);
+    free(r->points);
+    free(r->arena);
+    free(r->label_arena);
+    free(r);
+}
+
+size_t sb_result_point_count(const sb_result *r)
+{
+    return r->npoints;
+}
+
+void sb_result_get_point(const sb_result *r, size_t i, sb_sample *out)
+{
+    const sb_result_point *p = &r->points[i];
+    const sb_result_series *s = &r->series[p->series];
+
+    out->name = s->name;
+    out->labels = s->labels;
+    out->nlabels = s->nlabels;
+    out->value = p->value;
+    out->time_ns = p->time_ns;
+}
+
+size_t sb_result_series_count(const sb_result *r)
+{
+    return r->nseries;
+}
+
+void sb_result_get_series(const sb_result *r, size_t i, sb_series_info *out)
+{
+    const sb_result_series *s = &r->series[i];
+
+    out->name = s->name;
+    out->labels = s->labels;
+    out->nlabels = s->nlabels;
+    out->npoints = s->npoints;
+    out->first_ns = s->first_ns;
+    out->last_ns = s->last_ns;
+}

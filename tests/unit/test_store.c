@@ -1,0 +1,546 @@
+/*
+ * test_store.c - the series store: validation, atomic batches, limits,
+ * retention, ordering and the query options.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "scoreboard.h"
+#include "store/series.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEC INT64_C(1000000000)
+
+static sb_store *new_store(size_t max_series, size_t max_points)
+{
+    sb_store_options o;
+    sb_store *st = NULL;
+
+    sb_store_options_init(&o);
+    o.max_series = max_series;
+    o.max_points_per_series = max_points;
+    assert_int_equal(sb_store_create(&o, &st), SB_OK);
+    return st;
+}
+
+static int put(sb_store *st, const char *name, double v, int64_t t)
+{
+    sb_sample s = {.name = name, .value = v, .time_ns = t};
+
+    return sb_store_write(st, &s);
+}
+
+static sb_result *query_all(sb_store *st)
+{
+    sb_query q;
+    sb_result *r = NULL;
+
+    sb_query_init(&q);
+    assert_int_equal(sb_store_query(st, &q, &r), SB_OK);
+    return r;
+}
+
+static size_t count_points(sb_store *st)
+{
+    sb_result *r = query_all(st);
+    size_t n = sb_result_point_count(r);
+
+    sb_result_free(r);
+    return n;
+}
+
+static void test_store_roundtrips_points_with_labels(void **state)
+{
+    sb_store *st = new_store(100, 100);
+    int64_t now = sb_time_now();
+    sb_label ab[] = {{"b", "2"}, {"a", "1"}};
+    sb_label ba[] = {{"a", "1"}, {"b", "2"}};
+    sb_sample s1 = {"cpu", ab, 2, 1.5, now - 2 * SEC};
+    sb_sample s2 = {"cpu", ba, 2, 2.5, now - SEC};
+    sb_result *r;
+    sb_sample out;
+    sb_series_info info;
+
+    (void)state;
+    assert_int_equal(sb_store_write(st, &s1), SB_OK);
+    assert_int_equal(sb_store_write(st, &s2), SB_OK);
+    r = query_all(st);
+    /* Label order does not matter: one series, labels sorted by key. */
+    assert_int_equal(sb_result_series_count(r), 1);
+    sb_result_get_series(r, 0, &info);
+    assert_string_equal(info.name, "cpu");
+    assert_int_equal(info.nlabels, 2);
+    assert_string_equal(info.labels[0].key, "a");
+    assert_string_equal(info.labels[1].value, "2");
+    assert_int_equal(info.npoints, 2);
+    assert_true(info.first_ns == now - 2 * SEC);
+    assert_true(info.last_ns == now - SEC);
+    assert_int_equal(sb_result_point_count(r), 2);
+    sb_result_get_point(r, 1, &out);
+    assert_true(out.value == 2.5);
+    assert_true(out.time_ns == now - SEC);
+    sb_result_free(r);
+    sb_store_destroy(st);
+}
+
+static void test_store_keeps_special_doubles_exactly(void **state)
+{
+    sb_store *st = new_store(100, 100);
+    int64_t now = sb_time_now();
+    double vals[] = {NAN,  INFINITY, -INFINITY,
+                     -0.0, 5e-324,   1.7976931348623157e308};
+    sb_result *r;
+
+    (void)state;
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(put(st, "x", vals[i], now - (int64_t)(10 - i) * SEC),
+                         SB_OK);
+    r = query_all(st);
+    assert_int_equal(sb_result_point_count(r), 6);
+    for (size_t i = 0; i < 6; i++) {
+        sb_sample out;
+
+        sb_result_get_point(r, i, &out);
+        assert_memory_equal(&out.value, &vals[i], sizeof(double));
+    }
+    sb_result_free(r);
+    sb_store_destroy(st);
+}
+
+typedef struct bad_case {
+    const char *name;
+    sb_label labels[3];
+    size_t nlabels;
+    int rc;
+} bad_case;
+
+static void test_store_rejects_malformed_samples(void **state)
+{
+    static const bad_case cases[] = {
+        {"", {{0}}, 0, SB_EINVAL},
+        {"1abc", {{0}}, 0, SB_EINVAL},
+        {"a b", {{0}}, 0, SB_EINVAL},
+        {"a\"b", {{0}}, 0, SB_EINVAL},
+        {"caf\xc3\xa9", {{0}}, 0, SB_EINVAL},
+        {"ok", {{"", "v"}}, 1, SB_EINVAL},
+        {"ok", {{"1k", "v"}}, 1, SB_EINVAL},
+        {"ok", {{"k-x", "v"}}, 1, SB_EINVAL},
+        {"ok", {{"k", "v"}, {"k", "w"}}, 2, SB_EINVAL},
+        {"ok", {{"k", "\xff"}}, 1, SB_EINVAL},
+        {"ok", {{"k", "\xc0\xaf"}}, 1, SB_EINVAL},         /* overlong */
+        {"ok", {{"k", "\xed\xa0\x80"}}, 1, SB_EINVAL},     /* surrogate */
+        {"ok", {{"k", "\xf4\x90\x80\x80"}}, 1, SB_EINVAL}, /* > U+10FFFF */
+        {"ok", {{"k", "\xe2\x82"}}, 1, SB_EINVAL},         /* truncated */
+        {"ok", {{"k", NULL}}, 1, SB_EINVAL},
+    };
+    sb_store *st = new_store(100, 100);
+    int64_t now = sb_time_now();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sb_sample s = {cases[i].name, cases[i].labels, cases[i].nlabels, 1,
+                       now};
+        sb_write_error err = {0};
+
+        assert_int_equal(sb_store_write_batch(st, &s, 1, &err), cases[i].rc);
+        assert_non_null(err.reason);
+    }
+    assert_int_equal(count_points(st), 0);
+    sb_store_destroy(st);
+}
+
+static void test_store_enforces_name_and_label_limits(void **state)
+{
+    char name[SB_NAME_MAX + 2], value[SB_LABEL_VALUE_MAX + 2];
+    sb_label many[SB_LABELS_MAX + 1];
+    char keys[SB_LABELS_MAX + 1][8];
+    sb_store *st = new_store(100, 100);
+    int64_t now = sb_time_now();
+    sb_label l = {"k", value};
+    sb_sample s = {name, NULL, 0, 1, now};
+
+    (void)state;
+    memset(name, 'n', sizeof name);
+    name[SB_NAME_MAX] = '\0';
+    assert_int_equal(sb_store_write(st, &s), SB_OK);
+    name[SB_NAME_MAX] = 'n';
+    name[SB_NAME_MAX + 1] = '\0';
+    assert_int_equal(sb_store_write(st, &s), SB_EINVAL);
+
+    memset(value, 'v', sizeof value);
+    value[SB_LABEL_VALUE_MAX] = '\0';
+    s = (sb_sample){"v", &l, 1, 1, now};
+    assert_int_equal(sb_store_write(st, &s), SB_OK);
+    value[SB_LABEL_VALUE_MAX] = 'v';
+    value[SB_LABEL_VALUE_MAX + 1] = '\0';
+    assert_int_equal(sb_store_write(st, &s), SB_EINVAL);
+
+    for (size_t i = 0; i <= SB_LABELS_MAX; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%zu", i);
+        many[i] = (sb_label){keys[i], "x"};
+    }
+    s = (sb_sample){"m", many, SB_LABELS_MAX, 1, now};
+    assert_int_equal(sb_store_write(st, &s), SB_OK);
+    s.nlabels = SB_LABELS_MAX + 1;
+    assert_int_equal(sb_store_write(st, &s), SB_EINVAL);
+    sb_store_destroy(st);
+}
+
+static void test_store_rejects_times_outside_window(void **state)
+{
+    sb_store *st = new_store(100, 100);
+    int64_t now = sb_time_now();
+
+    (void)state;
+    assert_int_equal(put(st, "t", 1, now - 3601 * SEC), SB_ERANGE);
+    assert_int_equal(put(st, "t", 1, now + 601 * SEC), SB_ERANGE);
+    assert_int_equal(put(st, "t", 1, INT64_MIN), SB_ERANGE);
+    assert_int_equal(put(st, "t", 1, INT64_MAX), SB_ERANGE);
+    assert_int_equal(put(st, "t", 1, now + 500 * SEC), SB_OK);
+    assert_int_equal(put(st, "t", 1, now - 3500 * SEC), SB_OK);
+    sb_store_destroy(st);
+}
+
+static void test_store_batch_is_all_or_nothing(void **state)
+{
+    sb_store *st = new_store(100, 100);
+    int64_t now = sb_time_now();
+    sb_sample batch[4] = {
+        {"a", NULL, 0, 1, now - 3 * SEC},
+        {"b", NULL, 0, 2, now - 2 * SEC},
+        {"bad name", NULL, 0, 3, now - SEC},
+        {"c", NULL, 0, 4, now},
+    };
+    sb_write_error err;
+    sb_store_stats stats;
+
+    (void)state;
+    assert_int_equal(put(st, "a", 0, now - 10 * SEC), SB_OK);
+    assert_int_equal(sb_store_write_batch(st, batch, 4, &err), SB_EINVAL);
+    assert_int_equal(err.index, 2);
+    assert_int_equal(count_points(st), 1);
+    sb_store_stats_get(st, &stats);
+    assert_int_equal(stats.series, 1);
+    assert_int_equal(stats.points, 1);
+
+    batch[2].name = "ok";
+    assert_int_equal(sb_store_write_batch(st, batch, 4, &err), SB_OK);
+    assert_int_equal(count_points(st), 5);
+    sb_store_destroy(st);
+}
+
+static void test_store_series_limit_refuses_new_series_only(void **state)
+{
+    sb_store *st = new_store(3, 100);
+    int64_t now = sb_time_now();
+    sb_sample batch[3] = {
+        {"a", NULL, 0, 1, now - 2 * SEC},
+        {"new1", NULL, 0, 1, now - SEC},
+        {"new2", NULL, 0, 1, now},
+    };
+    sb_write_error err;
+    sb_store_stats stats;
+
+    (void)state;
+    assert_int_equal(put(st, "a", 1, now - 9 * SEC), SB_OK);
+    assert_int_equal(put(st, "b", 1, now - 9 * SEC), SB_OK);
+    /* Two new series but one free slot: the whole batch is refused and
+     * the series it created on the way are gone again. */
+    assert_int_equal(sb_store_write_batch(st, batch, 3, &err), SB_ELIMIT);
+    assert_int_equal(err.index, 2);
+    assert_non_null(strstr(err.reason, "series limit"));
+    sb_store_stats_get(st, &stats);
+    assert_int_equal(stats.series, 2);
+    assert_int_equal(stats.points, 2);
+    assert_int_equal(stats.rejected_series, 1);
+    assert_int_equal(count_points(st), 2);
+
+    assert_int_equal(put(st, "c", 1, now), SB_OK);
+    assert_int_equal(put(st, "d", 1, now), SB_ELIMIT);
+    /* Existing series keep working at the cap. */
+    assert_int_equal(put(st, "a", 2, now), SB_OK);
+    assert_int_equal(put(st, "new1", 2, now), SB_ELIMIT);
+    assert_int_equal(count_points(st), 4);
+    sb_store_destroy(st);
+}
+
+static void test_store_same_time_replaces_value(void **state)
+{
+    sb_store *st = new_store(10, 10);
+    int64_t now = sb_time_now();
+    sb_result *r;
+    sb_sample out;
+
+    (void)state;
+    assert_int_equal(put(st, "x", 1, now), SB_OK);
+    assert_int_equal(put(st, "x", 2, now), SB_OK);
+    r = query_all(st);
+    assert_int_equal(sb_result_point_count(r), 1);
+    sb_result_get_point(r, 0, &out);
+    assert_true(out.value == 2);
+    sb_result_free(r);
+    sb_store_destroy(st);
+}
+
+static void test_store_drops_oldest_beyond_max_points(void **state)
+{
+    sb_store *st = new_store(10, 5);
+    int64_t base = sb_time_now() - 100 * SEC;
+    sb_store_stats stats;
+    sb_result *r;
+
+    (void)state;
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(put(st, "x", i, base + i * SEC), SB_OK);
+    /* Older than everything kept: it is the point that goes. */
+    assert_int_equal(put(st, "x", -1, base - SEC), SB_OK);
+    r = query_all(st);
+    assert_int_equal(sb_result_point_count(r), 5);
+    for (size_t i = 0; i < 5; i++) {
+        sb_sample out;
+
+        sb_result_get_point(r, i, &out);
+        assert_true(out.value == (double)(7 + i));
+    }
+    sb_result_free(r);
+    sb_store_stats_get(st, &stats);
+    assert_int_equal(stats.points, 5);
+    assert_int_equal(stats.dropped_capacity, 8);
+    sb_store_destroy(st);
+}
+
+/* Random inserts (in order, late, duplicate times) against a reference
+ * model: a plain sorted array that keeps the newest max points. */
+static void test_store_series_ring_matches_reference_model(void **state)
+{
+    enum { MAX = 37, OPS = 20000 };
+    sb_series *s = sb__series_new("x", 2, 1, 0);
+    sb_point ref[MAX + 1];
+    size_t nref = 0;
+    uint64_t rng = 88172645463325252ULL;
+
+    (void)state;
+    assert_non_null(s);
+    for (int op = 0; op < OPS; op++) {
+        int64_t t;
+        size_t added, pos = 0;
+
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        t = op / 2 + (int64_t)(rng % 64) - 48;
+        assert_int_equal(
+            sb__series_reserve(s, s->len + 1 < MAX ? s->len + 1 : MAX), SB_OK);
+        sb__series_insert(s, t, (double)op, MAX, &added);
+
+        while (pos < nref && ref[pos].t < t)
+            pos++;
+        if (pos < nref && ref[pos].t == t) {
+            ref[pos].v = (double)op;
+        } else if (!(nref == MAX && pos == 0)) {
+            memmove(ref + pos + 1, ref + pos, (nref - pos) * sizeof *ref);
+            ref[pos] = (sb_point){t, (double)op};
+            if (++nref > MAX) {
+                memmove(ref, ref + 1, MAX * sizeof *ref);
+                nref = MAX;
+            }
+        }
+        if (op % 997 == 0) {
+            sb__series_trim(s, t - 20);
+            pos = 0;
+            while (pos < nref && ref[pos].t < t - 20)
+                pos++;
+            memmove(ref, ref + pos, (nref - pos) * sizeof *ref);
+            nref -= pos;
+            sb__series_shrink(s);
+        }
+        assert_int_equal(s->len, nref);
+        for (size_t i = 0; i < nref; i++) {
+            assert_true(sb__series_at(s, i)->t == ref[i].t);
+            assert_true(sb__series_at(s, i)->v == ref[i].v);
+        }
+    }
+    sb__series_free(s);
+}
+
+static void test_store_sweep_removes_aged_out_series(void **state)
+{
+    sb_store *st = new_store(1000, 100);
+    int64_t now = sb_time_now();
+    sb_store_stats stats;
+
+    (void)state;
+    assert_int_equal(put(st, "old", 1, now - 50 * 60 * SEC), SB_OK);
+    assert_int_equal(put(st, "mixed", 1, now - 50 * 60 * SEC), SB_OK);
+    assert_int_equal(put(st, "mixed", 2, now - 5 * 60 * SEC), SB_OK);
+    for (int i = 0; i < 200; i++) {
+        char name[16];
+
+        snprintf(name, sizeof name, "s%d", i);
+        assert_int_equal(put(st, name, 1, now - 40 * 60 * SEC), SB_OK);
+    }
+    assert_int_equal(sb_store_sweep(st, now), 0);
+    /* 20 minutes later the cutoff is now - 40 min. */
+    assert_int_equal(sb_store_sweep(st, now + 20 * 60 * SEC + 1), 201);
+    sb_store_stats_get(st, &stats);
+    assert_int_equal(stats.series, 1);
+    assert_int_equal(stats.points, 1);
+    assert_int_equal(stats.dropped_retention, 202);
+    assert_int_equal(count_points(st), 1);
+    /* The freed slots are reusable and lookups still work. */
+    assert_int_equal(put(st, "mixed", 3, now), SB_OK);
+    assert_int_equal(put(st, "s5", 3, now), SB_OK);
+    sb_store_stats_get(st, &stats);
+    assert_int_equal(stats.series, 2);
+    assert_int_equal(stats.points, 3);
+    sb_store_destroy(st);
+}
+
+static void test_store_query_orders_by_time_then_series(void **state)
+{
+    sb_store *st = new_store(100, 100);
+    int64_t now = sb_time_now();
+    const char *names[] = {"zeta", "alpha", "mid"};
+    sb_result *r;
+    int64_t prev_t = INT64_MIN;
+    const char *prev_name = "";
+
+    (void)state;
+    for (int i = 0; i < 30; i++)
+        assert_int_equal(put(st, names[i % 3], i, now - (i / 2) * SEC), SB_OK);
+    r = query_all(st);
+    assert_int_equal(sb_result_point_count(r), 30);
+    for (size_t i = 0; i < 30; i++) {
+        sb_sample out;
+
+        sb_result_get_point(r, i, &out);
+        assert_true(out.time_ns >= prev_t);
+        if (out.time_ns == prev_t)
+            assert_true(strcmp(prev_name, out.name) < 0);
+        prev_t = out.time_ns;
+        prev_name = out.name;
+    }
+    sb_result_free(r);
+    sb_store_destroy(st);
+}
+
+static void test_store_query_filters_and_limits(void **state)
+{
+    sb_store *st = new_store(100, 100);
+    int64_t now = sb_time_now();
+    const char *want[] = {"b", "c"};
+    sb_query q;
+    sb_result *r;
+    sb_sample out;
+
+    (void)state;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(put(st, "a", i, now - (20 - 2 * i) * SEC), SB_OK);
+        assert_int_equal(put(st, "b", 100 + i, now - (19 - 2 * i) * SEC),
+                         SB_OK);
+        assert_int_equal(put(st, "c", 200 + i, now - (30 - i) * SEC), SB_OK);
+    }
+
+    sb_query_init(&q);
+    q.names = want;
+    q.nnames = 2;
+    assert_int_equal(sb_store_query(st, &q, &r), SB_OK);
+    assert_int_equal(sb_result_point_count(r), 20);
+    assert_int_equal(sb_result_series_count(r), 2);
+    sb_result_free(r);
+
+    /* since/until are inclusive. */
+    sb_query_init(&q);
+    q.since_ns = now - 19 * SEC;
+    q.until_ns = now - 3 * SEC;
+    assert_int_equal(sb_store_query(st, &q, &r), SB_OK);
+    assert_int_equal(sb_result_point_count(r), 17);
+    sb_result_free(r);
+
+    /* limit keeps the newest N across all series. */
+    sb_query_init(&q);
+    q.limit = 3;
+    assert_int_equal(sb_store_query(st, &q, &r), SB_OK);
+    assert_int_equal(sb_result_point_count(r), 3);
+    sb_result_get_point(r, 2, &out);
+    assert_true(out.value == 109);
+    sb_result_get_point(r, 0, &out);
+    assert_true(out.value == 108);
+    sb_result_free(r);
+
+    /* latest: one point per series, its newest. */
+    sb_query_init(&q);
+    q.latest = true;
+    assert_int_equal(sb_store_query(st, &q, &r), SB_OK);
+    assert_int_equal(sb_result_point_count(r), 3);
+    sb_result_get_point(r, 0, &out);
+    assert_string_equal(out.name, "c");
+    assert_true(out.value == 209);
+    sb_result_free(r);
+
+    /* series_only counts without copying points. */
+    sb_query_init(&q);
+    q.series_only = true;
+    q.since_ns = now - 10 * SEC;
+    assert_int_equal(sb_store_query(st, &q, &r), SB_OK);
+    assert_int_equal(sb_result_point_count(r), 0);
+    assert_int_equal(sb_result_series_count(r), 2);
+    sb_result_free(r);
+
+    /* A result above max_points is refused. */
+    sb_query_init(&q);
+    q.max_points = 29;
+    assert_int_equal(sb_store_query(st, &q, &r), SB_ETOOLARGE);
+    assert_null(r);
+    q.max_points = 30;
+    assert_int_equal(sb_store_query(st, &q, &r), SB_OK);
+    sb_result_free(r);
+    sb_store_destroy(st);
+}
+
+static void test_store_rejects_bad_options(void **state)
+{
+    sb_store_options o;
+    sb_store *st = (sb_store *)&o;
+
+    (void)state;
+    sb_store_options_init(&o);
+    o.max_series = 0;
+    assert_int_equal(sb_store_create(&o, &st), SB_EINVAL);
+    assert_null(st);
+    sb_store_options_init(&o);
+    o.retention_ns = 0;
+    assert_int_equal(sb_store_create(&o, &st), SB_EINVAL);
+    sb_store_destroy(NULL);
+    sb_result_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_store_roundtrips_points_with_labels),
+        cmocka_unit_test(test_store_keeps_special_doubles_exactly),
+        cmocka_unit_test(test_store_rejects_malformed_samples),
+        cmocka_unit_test(test_store_enforces_name_and_label_limits),
+        cmocka_unit_test(test_store_rejects_times_outside_window),
+        cmocka_unit_test(test_store_batch_is_all_or_nothing),
+        cmocka_unit_test(test_store_series_limit_refuses_new_series_only),
+        cmocka_unit_test(test_store_same_time_replaces_value),
+        cmocka_unit_test(test_store_drops_oldest_beyond_max_points),
+        cmocka_unit_test(test_store_series_ring_matches_reference_model),
+        cmocka_unit_test(test_store_sweep_removes_aged_out_series),
+        cmocka_unit_test(test_store_query_orders_by_time_then_series),
+        cmocka_unit_test(test_store_query_filters_and_limits),
+        cmocka_unit_test(test_store_rejects_bad_options),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
