@@ -33,6 +33,12 @@ int sb__collector_process(sb_collector *out);
 int sb__collector_system(sb_collector *out);
 int sb__collector_store(sb_collector *out); /* scoreboard_store_* */
 
+/* The process and system collectors reading files below proc_root (which
+ * holds "stat", "meminfo", "loadavg" and "self/...") instead of "/proc";
+ * for tests with fixture files. proc_root is copied. */
+int sb__collector_process_at(const char *proc_root, sb_collector *out);
+int sb__collector_system_at(const char *proc_root, sb_collector *out);
+
 typedef struct sb_runner sb_runner;
 
 /* Starts the thread. Takes ownership of the n collectors (also on
