@@ -233,9 +233,10 @@ static int start_collectors(sb_server *srv, const sb_server_options *opts)
     if (rc == 0 && opts->collect_system)
         rc = sb__collector_system(&cols[n++]);
     if (rc == 0)
-        rc = sb__collector_store(&cols[n++]);
-    if (rc == 0)
         rc = sb__collector_requests(srv->reqstats, &cols[n++]);
+    /* Last, so its counts include what the others wrote this tick. */
+    if (rc == 0)
+        rc = sb__collector_store(&cols[n++]);
     if (rc < 0) {
         n--; /* the failed one filled nothing */
         for (size_t i = 0; i < n; i++) {

@@ -38,6 +38,12 @@ typedef struct collector {
     sb_point *pts;
     size_t npts, pts_cap;
     size_t total_labels;
+    /* With a limit, only the newest `keep` points can end up in the
+     * result: points older than floor_ns are already known to lose, and
+     * the collected points are pruned whenever they pass compact_at. */
+    size_t keep; /* 0: no limit */
+    size_t compact_at;
+    int64_t floor_ns;
 } collector;
 
 void sb_query_init(sb_query *q)
@@ -74,6 +80,134 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
     return SB_OK;
 }
 
+/* Swaps two times. */
+static void swap64(int64_t *a, int64_t *b)
+{
+    int64_t t = *a;
+
+    *a = *b;
+    *b = t;
+}
+
+static int64_t median3(int64_t a, int64_t b, int64_t c)
+{
+    if (a > b)
+        swap64(&a, &b);
+    if (b > c)
+        swap64(&b, &c);
+    return a > b ? a : b;
+}
+
+/* Returns the k-th largest value of v[0..n) (k counted from 1, k <= n),
+ * reordering v. Quickselect with a three-way partition, so runs of equal
+ * times cannot make it quadratic. */
+static int64_t kth_largest(int64_t *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n, want = k - 1;
+
+    while (hi - lo > 1) {
+        int64_t pivot = median3(v[lo], v[lo + (hi - lo) / 2], v[hi - 1]);
+        size_t lt = lo, i = lo, gt = hi;
+
+        /* [lo,lt) > pivot, [lt,i) == pivot, [gt,hi) < pivot */
+        while (i < gt) {
+            if (v[i] > pivot)
+                swap64(&v[lt++], &v[i++]);
+            else if (v[i] < pivot)
+                swap64(&v[i], &v[--gt]);
+            else
+                i++;
+        }
+        if (want < lt)
+            hi = lt;
+        else if (want < gt)
+            return pivot;
+        else
+            lo = gt;
+    }
+    return v[want];
+}
+
+/*
+ * Prunes the collected points to (about) the newest c->keep: finds the
+ * keep-th newest time T, cuts every run's points older than T and closes
+ * the gaps. Points at exactly T all stay, so more than keep may remain.
+ */
+static int compact(collector *c)
+{
+    int64_t *times, floor;
+    size_t o = 0;
+
+    if (c->npts <= c->keep)
+        return SB_OK;
+    times = malloc(c->npts * sizeof *times);
+    if (times == NULL)
+        return SB_ENOMEM;
+    for (size_t i = 0; i < c->npts; i++)
+        times[i] = c->pts[i].t;
+    floor = kth_largest(times, c->npts, c->keep);
+    free(times);
+
+    for (size_t i = 0; i < c->nseries; i++) {
+        coll_series *cs = &c->series[i];
+        const sb_point *run = c->pts + cs->run_off;
+        size_t cut = 0;
+
+        while (cut < cs->run_len && run[cut].t < floor)
+            cut++;
+        memmove(c->pts + o, run + cut, (cs->run_len - cut) * sizeof *run);
+        cs->run_off = o;
+        cs->run_len -= cut;
+        cs->npoints = cs->run_len;
+        if (cs->run_len > 0)
+            cs->first_ns = c->pts[o].t;
+        o += cs->run_len;
+    }
+    c->npts = o;
+    c->floor_ns = floor;
+    /* Ties at the floor can keep many points: back off so pruning stays
+     * amortised O(1) per point. */
+    c->compact_at = 2 * (o > c->keep ? o : c->keep);
+    return SB_OK;
+}
+
+/* Narrows [lo, hi) of s to what the query can still use. */
+static void clamp_range(const collector *c, const sb_series *s, size_t *lo,
+                        size_t hi)
+{
+    const sb_query *q = c->q;
+    size_t f;
+
+    if (q->latest)
+        *lo = hi - 1;
+    else if (q->limit > 0 && hi - *lo > q->limit)
+        *lo = hi - q->limit;
+    if (c->keep > 0 && c->floor_ns > INT64_MIN) {
+        f = sb__series_lower_bound(s, c->floor_ns);
+        if (f > *lo)
+            *lo = f < hi ? f : hi;
+    }
+}
+
+/* Makes room for m more points within the query's bounds. */
+static int admit_points(collector *c, const sb_series *s, size_t *lo, size_t hi)
+{
+    const sb_query *q = c->q;
+    int rc;
+
+    if (c->keep == 0) {
+        if (q->max_points > 0 && c->npts + (hi - *lo) > q->max_points)
+            return SB_ETOOLARGE;
+        return SB_OK;
+    }
+    if (c->npts + (hi - *lo) <= c->compact_at)
+        return SB_OK;
+    if ((rc = compact(c)) != SB_OK)
+        return rc;
+    clamp_range(c, s, lo, hi);
+    return SB_OK;
+}
+
 /* Copies one series' matching points. Runs under the shard lock. */
 static int collect_series(collector *c, const sb_series *s)
 {
@@ -81,17 +215,16 @@ static int collect_series(collector *c, const sb_series *s)
     size_t lo = sb__series_lower_bound(s, q->since_ns);
     size_t hi = sb__series_upper_bound(s, q->until_ns);
     coll_series *cs;
+    int rc;
 
     if (lo >= hi)
         return SB_OK;
-    if (q->latest)
-        lo = hi - 1;
-    else if (q->limit > 0 && hi - lo > q->limit)
-        lo = hi - q->limit;
+    clamp_range(c, s, &lo, hi);
+    if (!q->series_only && (rc = admit_points(c, s, &lo, hi)) != SB_OK)
+        return rc;
+    if (lo >= hi)
+        return SB_OK;
 
-    if (!q->series_only && q->max_points > 0 &&
-        c->npts + (hi - lo) > q->max_points)
-        return SB_ETOOLARGE;
     if (grow((void **)&c->series, &c->series_cap, c->nseries + 1,
              sizeof *c->series) != SB_OK ||
         sb__buf_append(&c->keys, s->key, s->key_len) != SB_OK)
@@ -264,6 +397,10 @@ static int build_result(collector *c, sb_result **out)
                 keep * sizeof *r->points);
     }
     r->npoints = keep;
+    if (c->q->max_points > 0 && keep > c->q->max_points) {
+        sb_result_free(r);
+        return SB_ETOOLARGE;
+    }
     r->arena = sb__buf_steal(&c->keys, NULL);
     link_series(r, c);
     *out = r;
@@ -272,6 +409,23 @@ static int build_result(collector *c, sb_result **out)
 fail:
     sb_result_free(r);
     return SB_ENOMEM;
+}
+
+/* Removes series whose points were all pruned by compact(). */
+static void drop_empty_series(collector *c)
+{
+    size_t o = 0;
+
+    if (c->keep == 0)
+        return;
+    for (size_t i = 0; i < c->nseries; i++) {
+        if (c->series[i].run_len == 0) {
+            c->total_labels -= c->series[i].nlabels;
+            continue;
+        }
+        c->series[o++] = c->series[i];
+    }
+    c->nseries = o;
 }
 
 int sb_store_query(sb_store *st, const sb_query *q, sb_result **out)
@@ -284,10 +438,19 @@ int sb_store_query(sb_store *st, const sb_query *q, sb_result **out)
     c.q = q;
     sb__buf_init(&c.keys, SIZE_MAX);
 
+    c.floor_ns = INT64_MIN;
+    if (q->limit > 0 && !q->series_only) {
+        c.keep = q->limit;
+        if (q->max_points > 0 && c.keep > q->max_points)
+            c.keep = q->max_points + 1; /* enough to know it is too many */
+        c.compact_at = 2 * c.keep;
+    }
+
     for (size_t i = 0; i < SB_SHARDS && rc == SB_OK; i++)
         rc = collect_shard(&c, &st->shards[i]);
     if (rc != SB_OK)
         goto out;
+    drop_empty_series(&c);
 
     if (c.nseries > 1)
         qsort_r(c.series, c.nseries, sizeof *c.series, cmp_series, c.keys.data);

@@ -506,6 +506,79 @@ static void test_store_query_filters_and_limits(void **state)
     sb_store_destroy(st);
 }
 
+/* A limit smaller than the data prunes while collecting; the answer must
+ * equal the tail of the unlimited, unpruned result. */
+static void test_store_limit_prunes_without_changing_the_answer(void **state)
+{
+    sb_store *st = new_store(1000, 100);
+    int64_t now = sb_time_now();
+    uint64_t rng = 0x9e3779b97f4a7c15ULL;
+    size_t limits[] = {1, 37, 500, 4000, 20000};
+    sb_result *all;
+
+    (void)state;
+    for (int i = 0; i < 300; i++) {
+        char name[16];
+
+        snprintf(name, sizeof name, "s%03d", i);
+        for (int j = 0; j < 50; j++) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            /* Few distinct times, so many ties cross series. */
+            assert_int_equal(
+                put(st, name, (double)j, now - (int64_t)(rng % 200) * SEC),
+                SB_OK);
+        }
+    }
+    all = query_all(st);
+    for (size_t li = 0; li < sizeof limits / sizeof limits[0]; li++) {
+        size_t n = sb_result_point_count(all), want;
+        sb_query q;
+        sb_result *r;
+
+        sb_query_init(&q);
+        q.limit = limits[li];
+        q.max_points = 5000;
+        want = n < q.limit ? n : q.limit;
+        if (want > q.max_points) {
+            assert_int_equal(sb_store_query(st, &q, &r), SB_ETOOLARGE);
+            continue;
+        }
+        assert_int_equal(sb_store_query(st, &q, &r), SB_OK);
+        assert_int_equal(sb_result_point_count(r), want);
+        for (size_t i = 0; i < want; i++) {
+            sb_sample a, b;
+
+            sb_result_get_point(r, i, &a);
+            sb_result_get_point(all, n - want + i, &b);
+            assert_string_equal(a.name, b.name);
+            assert_true(a.time_ns == b.time_ns);
+            assert_true(a.value == b.value);
+        }
+        sb_result_free(r);
+    }
+
+    /* The cap applies to what the limit leaves, not to what it scans. */
+    {
+        sb_query q;
+        sb_result *r = NULL;
+
+        sb_query_init(&q);
+        q.limit = 5001;
+        q.max_points = 5000;
+        assert_int_equal(sb_store_query(st, &q, &r), SB_ETOOLARGE);
+        assert_null(r);
+        q.max_points = 100;
+        q.limit = 100;
+        assert_int_equal(sb_store_query(st, &q, &r), SB_OK);
+        assert_int_equal(sb_result_point_count(r), 100);
+        sb_result_free(r);
+    }
+    sb_result_free(all);
+    sb_store_destroy(st);
+}
+
 static void test_store_rejects_bad_options(void **state)
 {
     sb_store_options o;
@@ -539,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_store_sweep_removes_aged_out_series),
         cmocka_unit_test(test_store_query_orders_by_time_then_series),
         cmocka_unit_test(test_store_query_filters_and_limits),
+        cmocka_unit_test(test_store_limit_prunes_without_changing_the_answer),
         cmocka_unit_test(test_store_rejects_bad_options),
     };
 
