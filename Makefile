@@ -12,7 +12,7 @@ FUZZ_SECONDS ?= 20
 C_FILES    = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
 .PHONY: all deps deps-test build run test test-default test-asan test-tsan \
-        test-fuzz format format-check fuzz clean
+        test-fuzz format format-check fuzz clean bench bench-smoke
 
 all: build
 
@@ -64,6 +64,18 @@ test-fuzz:
 # Long fuzz runs, outside `make test`: make fuzz FUZZ_SECONDS=600
 fuzz:
 	$(MAKE) test-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+# scoreboard beside the Go peer and VictoriaMetrics (bench/run.sh): an
+# optimized build in build-bench, every workload, the table on stdout and
+# in bench/results/. bench-smoke runs each workload once for about a
+# second, so the harness cannot rot.
+bench:
+	@scripts/install-deps.sh bench
+	bench/run.sh
+
+bench-smoke:
+	@scripts/install-deps.sh bench
+	bench/run.sh --smoke
 
 format:
 	clang-format -i $(C_FILES)

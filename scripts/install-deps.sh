@@ -4,12 +4,13 @@
 #
 #   scripts/install-deps.sh [GROUP ...]
 #
-# Groups: build (default), test. Run as root or with sudo available.
+# Groups: build (default), test, bench. Run as root or with sudo available.
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config clang clang-format
 	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev zlib1g-dev)
 test_pkgs=(libcmocka-dev libclang-rt-14-dev valgrind curl)
+bench_pkgs=(wrk golang-go victoria-metrics curl procps)
 
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(build)
@@ -19,6 +20,7 @@ for g in "${groups[@]}"; do
 	case "$g" in
 	build) want+=("${build_pkgs[@]}") ;;
 	test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+	bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
 	*)
 		echo "install-deps: unknown group '$g'" >&2
 		exit 2

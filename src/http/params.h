@@ -53,8 +53,8 @@ enum sb_params_route {
 };
 
 int sb__metrics_params_parse(const char *raw, size_t len, int route,
-                             int64_t now_ns, sb_metrics_params *out,
-                             char *err, size_t errlen);
+                             int64_t now_ns, sb_metrics_params *out, char *err,
+                             size_t errlen);
 void sb__metrics_params_free(sb_metrics_params *p);
 
 #endif

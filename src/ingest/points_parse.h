@@ -34,7 +34,7 @@ typedef struct sb_parsed_batch {
 } sb_parsed_batch;
 
 typedef struct sb_parse_error {
-    long index;       /* the first bad point, or -1 for the body itself */
+    long index;        /* the first bad point, or -1 for the body itself */
     char message[200]; /* e.g. "field 'value' must be a number" */
 } sb_parse_error;
 
