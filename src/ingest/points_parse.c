@@ -47,8 +47,8 @@ static void set_error(sb_parse_error *err, long index, const char *fmt, ...)
 
 /*
  * Copies client-supplied bytes into out (size outsz) for an error
- * message: printable ASCII as is, every other byte as \xHH, and also the
- * quote character q (0 for none) and backslash, so the text can be put
+ * message: printable ASCII as is, every other byte as \xHH; with a quote
+ * character q (0 for none), also q and backslash, so the text can be put
  * between quotes unambiguously. At most max input bytes are copied;
  * "..." marks a cut.
  */
@@ -61,7 +61,7 @@ static const char *escape(const char *s, size_t len, size_t max, char q,
     for (i = 0; i < len && i < max && o + 8 < outsz; i++) {
         unsigned char c = (unsigned char)s[i];
 
-        if (c >= 0x20 && c < 0x7f && c != '\\' && (q == 0 || c != q)) {
+        if (c >= 0x20 && c < 0x7f && (q == 0 || (c != '\\' && c != q))) {
             out[o++] = (char)c;
             continue;
         }
@@ -299,6 +299,9 @@ static int load_body(const char *body, size_t len, json_t **root, size_t *n,
     if (r == NULL) {
         if (json_error_code(&jerr) == json_error_out_of_memory)
             return SB_ENOMEM;
+        if (json_error_code(&jerr) == json_error_null_character)
+            snprintf(jerr.text, sizeof jerr.text,
+                     "\\u0000 is not allowed in strings");
         set_error(err, -1, "invalid JSON at line %d column %d: %s", jerr.line,
                   jerr.column,
                   escape(jerr.text, strlen(jerr.text), sizeof(text), 0, text,

@@ -37,10 +37,9 @@ static const char *const R_VALUE_LONG = "label value is longer than 1024 bytes";
 static const char *const R_VALUE_UTF8 = "label value is not valid UTF-8";
 static const char *const R_KEY_DUP = "duplicate label key";
 static const char *const R_TIME_OLD = "time is older than the retention window";
-static const char *const R_TIME_FUTURE =
-    "time is too far in the future (limit: max_future)";
+static const char *const R_TIME_FUTURE = "time is too far in the future";
 static const char *const R_SERIES_LIMIT =
-    "series limit reached: the store already holds max_series series";
+    "series limit reached: the store holds the maximum number of series";
 static const char *const R_NOMEM = "out of memory";
 
 void sb_store_options_init(sb_store_options *opts)
