@@ -39,6 +39,33 @@ int sb__collector_store(sb_collector *out); /* scoreboard_store_* */
 int sb__collector_process_at(const char *proc_root, sb_collector *out);
 int sb__collector_system_at(const char *proc_root, sb_collector *out);
 
+/*
+ * The points one collector gathers during a tick, written with a single
+ * batch. A collector reading several sources keeps going after one fails
+ * and remembers the first error in err, so one unreadable file does not
+ * hide the other series.
+ */
+#define SB_TICK_POINTS_MAX 16
+
+typedef struct sb_tick_points {
+    sb_sample s[SB_TICK_POINTS_MAX];
+    size_t n;
+    int err;
+} sb_tick_points;
+
+static inline void sb__tick_add(sb_tick_points *tp, const char *name, double v,
+                                int64_t now)
+{
+    if (tp->n < SB_TICK_POINTS_MAX)
+        tp->s[tp->n++] = (sb_sample){.name = name, .value = v, .time_ns = now};
+}
+
+static inline void sb__tick_note(sb_tick_points *tp, int rc)
+{
+    if (rc < 0 && tp->err == 0)
+        tp->err = rc;
+}
+
 typedef struct sb_runner sb_runner;
 
 /* Starts the thread. Takes ownership of the n collectors (also on

@@ -23,8 +23,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define PROC_NPOINTS 7
-
 typedef struct proc_state {
     char root[SB_PROC_PATH_MAX];
     double page_size;
@@ -36,23 +34,6 @@ typedef struct proc_state {
 typedef struct proc_stat {
     uint64_t utime, stime, threads, starttime;
 } proc_stat;
-
-typedef struct point_list {
-    sb_sample s[PROC_NPOINTS];
-    size_t n;
-    int err; /* first error met while gathering */
-} point_list;
-
-static void add(point_list *pl, const char *name, double v, int64_t now)
-{
-    pl->s[pl->n++] = (sb_sample){.name = name, .value = v, .time_ns = now};
-}
-
-static void note(point_list *pl, int rc)
-{
-    if (rc < 0 && pl->err == 0)
-        pl->err = rc;
-}
 
 /* Skips one space-separated field; SB_EINVAL when the line ends. */
 static int skip_field(const char **p)
@@ -177,64 +158,64 @@ static int read_btime(proc_state *st, uint64_t *out)
     return rc < 0 ? (rc == SB_ESYS ? rc : SB_EINVAL) : 0;
 }
 
-static void gather_stat(proc_state *st, point_list *pl, int64_t now)
+static void gather_stat(proc_state *st, sb_tick_points *pl, int64_t now)
 {
     proc_stat ps;
     uint64_t btime;
     int rc;
 
     rc = read_stat(st, &ps);
-    note(pl, rc);
+    sb__tick_note(pl, rc);
     if (rc < 0)
         return;
-    add(pl, "process_cpu_seconds_total",
-        (double)(ps.utime + ps.stime) / st->clk_tck, now);
-    add(pl, "process_threads", (double)ps.threads, now);
+    sb__tick_add(pl, "process_cpu_seconds_total",
+                 (double)(ps.utime + ps.stime) / st->clk_tck, now);
+    sb__tick_add(pl, "process_threads", (double)ps.threads, now);
 
     if (!st->have_start) {
         rc = read_btime(st, &btime);
-        note(pl, rc);
+        sb__tick_note(pl, rc);
         if (rc < 0)
             return;
         st->start_time = (double)btime + (double)ps.starttime / st->clk_tck;
         st->have_start = true;
     }
-    add(pl, "process_start_time_seconds", st->start_time, now);
+    sb__tick_add(pl, "process_start_time_seconds", st->start_time, now);
 }
 
-static void gather_other(proc_state *st, point_list *pl, int64_t now)
+static void gather_other(proc_state *st, sb_tick_points *pl, int64_t now)
 {
     uint64_t size, resident, fds;
     struct rlimit rl;
     int rc;
 
     rc = read_statm(st, &size, &resident);
-    note(pl, rc);
+    sb__tick_note(pl, rc);
     if (rc == 0) {
-        add(pl, "process_resident_memory_bytes",
-            (double)resident * st->page_size, now);
-        add(pl, "process_virtual_memory_bytes", (double)size * st->page_size,
-            now);
+        sb__tick_add(pl, "process_resident_memory_bytes",
+                     (double)resident * st->page_size, now);
+        sb__tick_add(pl, "process_virtual_memory_bytes",
+                     (double)size * st->page_size, now);
     }
 
     rc = count_fds(st, &fds);
-    note(pl, rc);
+    sb__tick_note(pl, rc);
     if (rc == 0)
-        add(pl, "process_open_fds", (double)fds, now);
+        sb__tick_add(pl, "process_open_fds", (double)fds, now);
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-        note(pl, SB_ESYS);
+        sb__tick_note(pl, SB_ESYS);
     } else {
-        add(pl, "process_max_fds",
-            rl.rlim_cur == RLIM_INFINITY ? (double)INT64_MAX
-                                         : (double)rl.rlim_cur,
-            now);
+        sb__tick_add(pl, "process_max_fds",
+                     rl.rlim_cur == RLIM_INFINITY ? (double)INT64_MAX
+                                                  : (double)rl.rlim_cur,
+                     now);
     }
 }
 
 static int proc_collect(void *state, sb_store *store, int64_t now_ns)
 {
-    point_list pl = {.n = 0, .err = 0};
+    sb_tick_points pl = {.n = 0, .err = 0};
     int rc;
 
     gather_stat(state, &pl, now_ns);

@@ -21,8 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SYS_NPOINTS 6
-#define CPU_FIELDS  8 /* user nice system idle iowait irq softirq steal */
+#define CPU_FIELDS 8 /* user nice system idle iowait irq softirq steal */
 
 typedef struct sys_state {
     char root[SB_PROC_PATH_MAX];
@@ -30,23 +29,6 @@ typedef struct sys_state {
     uint64_t prev_idle;
     uint64_t prev_total;
 } sys_state;
-
-typedef struct point_list {
-    sb_sample s[SYS_NPOINTS];
-    size_t n;
-    int err; /* first error met while gathering */
-} point_list;
-
-static void add(point_list *pl, const char *name, double v, int64_t now)
-{
-    pl->s[pl->n++] = (sb_sample){.name = name, .value = v, .time_ns = now};
-}
-
-static void note(point_list *pl, int rc)
-{
-    if (rc < 0 && pl->err == 0)
-        pl->err = rc;
-}
 
 static int proc_file(const sys_state *st, const char *name, char *path,
                      size_t n)
@@ -86,7 +68,7 @@ static int parse_cpu_line(const char *line, uint64_t *idle, uint64_t *total)
     return 0;
 }
 
-static void gather_cpu(sys_state *st, point_list *pl, int64_t now)
+static void gather_cpu(sys_state *st, sb_tick_points *pl, int64_t now)
 {
     char path[SB_PROC_PATH_MAX + 16];
     char line[512];
@@ -99,7 +81,7 @@ static void gather_cpu(sys_state *st, point_list *pl, int64_t now)
         rc = sb__proc_find_line(path, "cpu ", line, sizeof line);
     if (rc == 0)
         rc = parse_cpu_line(line, &idle, &total);
-    note(pl, rc);
+    sb__tick_note(pl, rc);
     if (rc < 0)
         return;
 
@@ -109,15 +91,15 @@ static void gather_cpu(sys_state *st, point_list *pl, int64_t now)
         d_idle = idle - st->prev_idle;
         if (d_idle > d_total)
             d_idle = d_total;
-        add(pl, "system_cpu_usage_percent",
-            100.0 * (1.0 - (double)d_idle / (double)d_total), now);
+        sb__tick_add(pl, "system_cpu_usage_percent",
+                     100.0 * (1.0 - (double)d_idle / (double)d_total), now);
     }
     st->have_prev = true;
     st->prev_idle = idle;
     st->prev_total = total;
 }
 
-static void gather_memory(sys_state *st, point_list *pl, int64_t now)
+static void gather_memory(sys_state *st, sb_tick_points *pl, int64_t now)
 {
     char path[SB_PROC_PATH_MAX + 16];
     char buf[8192];
@@ -132,15 +114,15 @@ static void gather_memory(sys_state *st, point_list *pl, int64_t now)
         rc = sb__proc_field(buf, "MemTotal", &mem_total);
     if (rc == 0)
         rc = sb__proc_field(buf, "MemAvailable", &mem_avail);
-    note(pl, rc);
+    sb__tick_note(pl, rc);
     if (rc < 0)
         return;
-    add(pl, "system_memory_total_bytes", (double)mem_total, now);
-    add(pl, "system_memory_available_bytes", (double)mem_avail, now);
+    sb__tick_add(pl, "system_memory_total_bytes", (double)mem_total, now);
+    sb__tick_add(pl, "system_memory_available_bytes", (double)mem_avail, now);
 }
 
 /* /proc/loadavg: "0.52 0.58 0.59 1/467 12345". */
-static void gather_load(sys_state *st, point_list *pl, int64_t now)
+static void gather_load(sys_state *st, sb_tick_points *pl, int64_t now)
 {
     char path[SB_PROC_PATH_MAX + 16];
     char buf[256];
@@ -154,17 +136,17 @@ static void gather_load(sys_state *st, point_list *pl, int64_t now)
         rc = sb__proc_read(path, buf, sizeof buf, &len);
     for (int i = 0; i < 3 && rc == 0; i++)
         rc = sb__proc_double(&p, &load[i]);
-    note(pl, rc);
+    sb__tick_note(pl, rc);
     if (rc < 0)
         return;
-    add(pl, "system_load1", load[0], now);
-    add(pl, "system_load5", load[1], now);
-    add(pl, "system_load15", load[2], now);
+    sb__tick_add(pl, "system_load1", load[0], now);
+    sb__tick_add(pl, "system_load5", load[1], now);
+    sb__tick_add(pl, "system_load15", load[2], now);
 }
 
 static int sys_collect(void *state, sb_store *store, int64_t now_ns)
 {
-    point_list pl = {.n = 0, .err = 0};
+    sb_tick_points pl = {.n = 0, .err = 0};
     int rc;
 
     gather_cpu(state, &pl, now_ns);

@@ -15,6 +15,7 @@
  */
 #include "http/params.h"
 
+#include "common/quote.h"
 #include "common/timeparse.h"
 
 #include <stdarg.h>
@@ -39,37 +40,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-}
-
-/*
- * Copies a client-supplied string into out for an error message:
- * printable ASCII as is, other bytes (and quote and backslash) as \xHH,
- * cut after QUOTE_MAX bytes with "..." appended. out must hold
- * QUOTE_MAX * 4 + 4 bytes.
- */
-static const char *quote(const char *s, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0, i;
-
-    for (i = 0; s[i] != '\0' && i < QUOTE_MAX; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-            out[o++] = (char)c;
-            continue;
-        }
-        out[o++] = '\\';
-        out[o++] = 'x';
-        out[o++] = hex[c >> 4];
-        out[o++] = hex[c & 0xf];
-    }
-    if (s[i] != '\0') {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-    return out;
 }
 
 static int hex_value(char c)
@@ -304,11 +274,13 @@ static int add_name(sb_param *p, sb_metrics_params *out, char *err,
 static int apply_param(sb_param *p, int route, int64_t now_ns, bool *seen,
                        sb_metrics_params *out, char *err, size_t errlen)
 {
-    char q[QUOTE_MAX * 4 + 4];
+    char q[SB_QUOTE_BUF(QUOTE_MAX)];
     int id = key_lookup(p->key, route);
 
     if (id < 0) {
-        set_err(err, errlen, "unknown parameter '%s'", quote(p->key, q));
+        set_err(err, errlen, "unknown parameter '%s'",
+                sb__quote_bytes(p->key, strlen(p->key), QUOTE_MAX, '\'', q,
+                                sizeof q));
         return SB_EINVAL;
     }
     if (id == K_NAME)

@@ -12,6 +12,7 @@
  */
 #include "ingest/points_parse.h"
 
+#include "common/quote.h"
 #include "common/timeparse.h"
 
 #include <jansson.h>
@@ -30,7 +31,7 @@ typedef struct batch_priv {
 /* Longest key or label name quoted into an error message, and the
  * buffer its escaped form needs. */
 #define QUOTE_MAX 40
-#define QUOTE_BUF (QUOTE_MAX * 4 + 8 + 1)
+#define QUOTE_BUF SB_QUOTE_BUF(QUOTE_MAX)
 
 static void set_error(sb_parse_error *err, long index, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -45,43 +46,10 @@ static void set_error(sb_parse_error *err, long index, const char *fmt, ...)
     va_end(ap);
 }
 
-/*
- * Copies client-supplied bytes into out (size outsz) for an error
- * message: printable ASCII as is, every other byte as \xHH; with a quote
- * character q (0 for none), also q and backslash, so the text can be put
- * between quotes unambiguously. At most max input bytes are copied;
- * "..." marks a cut.
- */
-static const char *escape(const char *s, size_t len, size_t max, char q,
-                          char *out, size_t outsz)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0, i;
-
-    for (i = 0; i < len && i < max && o + 8 < outsz; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c >= 0x20 && c < 0x7f && (q == 0 || (c != '\\' && c != q))) {
-            out[o++] = (char)c;
-            continue;
-        }
-        out[o++] = '\\';
-        out[o++] = 'x';
-        out[o++] = hex[c >> 4];
-        out[o++] = hex[c & 0xf];
-    }
-    if (i < len) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-    return out;
-}
-
 /* A key between single quotes in a message. */
 static const char *quote_key(const char *k, size_t len, char *out)
 {
-    return escape(k, len, QUOTE_MAX, '\'', out, QUOTE_BUF);
+    return sb__quote_bytes(k, len, QUOTE_MAX, '\'', out, QUOTE_BUF);
 }
 
 static bool string_is(const json_t *j, const char *lit)
@@ -304,8 +272,8 @@ static int load_body(const char *body, size_t len, json_t **root, size_t *n,
                      "\\u0000 is not allowed in strings");
         set_error(err, -1, "invalid JSON at line %d column %d: %s", jerr.line,
                   jerr.column,
-                  escape(jerr.text, strlen(jerr.text), sizeof(text), 0, text,
-                         sizeof(text)));
+                  sb__quote_bytes(jerr.text, strlen(jerr.text), sizeof(text), 0,
+                                  text, sizeof(text)));
         return SB_EINVAL;
     }
     if (json_is_object(r)) {
