@@ -31,8 +31,10 @@ run: build
 
 # Every suite: gcc build (unit, e2e, stress, valgrind), clang with
 # AddressSanitizer+UBSan (unit, e2e), clang with ThreadSanitizer (stress,
-# unit, e2e), the libFuzzer targets briefly, and the clang-format check.
-test: deps-test format-check test-default test-asan test-tsan test-fuzz
+# unit, e2e), the libFuzzer targets briefly, the clang-format check, and
+# bench-smoke (every benchmark workload once, so the harness cannot rot).
+test: deps-test format-check test-default test-asan test-tsan test-fuzz \
+      bench-smoke
 	@echo "make test: all suites passed"
 
 test-default:

@@ -1,0 +1,3 @@
+module scoreboard/bench/goserver
+
+go 1.19

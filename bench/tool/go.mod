@@ -1,0 +1,3 @@
+module scoreboard/bench/tool
+
+go 1.19
