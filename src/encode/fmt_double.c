@@ -26,6 +26,13 @@
  *      search over 1..17 digits (round-tripping is monotone in the digit
  *      count), each count checked like the 16 digits below.
  *
+ * Way 3 is correct for every a, not only outside way 2's range; it is
+ * just slow to fail for values with many digits. Metric values mostly
+ * have a few decimals (45.2, 0.125), so it is tried first with at most
+ * SHORT_FIRST fraction digits, and the exact arithmetic of way 2 runs only
+ * for the rest. Because way 3 finds the smallest k, a value it misses has
+ * no shorter form than what the later ways produce.
+ *
  * Why 15, 16 and 17 digits suffice for a normal double (ways 2 and 4): if
  * any decimal of at most 15 digits round-trips, it lies within 2^-53 * a
  * of a while the 15-digit grid is at least 1e-15 * a apart, so it is the
@@ -340,12 +347,16 @@ static dec exact_digits(double a)
 
 /* ------------------------------------------ ways 3 to 5: other values */
 
-/* Way 3 of the file comment: decimals with few fraction digits. */
-static bool short_fraction(double a, dec *out)
+/* Fraction digits tried by way 3 before the other ways. */
+#define SHORT_FIRST 4
+
+/* Way 3 of the file comment: decimals with at most kmax (<= 22) fraction
+ * digits. */
+static bool short_fraction(double a, int kmax, dec *out)
 {
     int k;
 
-    for (k = 1; k <= 22; k++) {
+    for (k = 1; k <= kmax; k++) {
         double s = a * pow10_exact[k];
         uint64_t m;
 
@@ -413,9 +424,11 @@ size_t sb__fmt_double(double v, char *out)
     if (a < 0x1p53 && a == (double)(uint64_t)a) {
         d.n = (uint64_t)a;
         d.q = 0;
+    } else if (short_fraction(a, SHORT_FIRST, &d)) {
+        /* d is set */
     } else if (a >= EXACT_MIN && a < EXACT_MAX) {
         d = exact_digits(a);
-    } else if (!short_fraction(a, &d)) {
+    } else if (!short_fraction(a, 22, &d)) {
         d = general_digits(a);
     }
     return render(neg, d, out);

@@ -6,7 +6,9 @@
  * once per series at init (all prefixes in one allocation: prefix[0] is
  * its start and owns it) and per point only copies the prefix and formats
  * the value and the time straight into space reserved in the output
- * buffer: no allocation and no escaping per point.
+ * buffer: no allocation and no escaping per point. The text of the last
+ * time written is kept, so a run of points with the same time (series
+ * sampled on the same tick) formats it once.
  *
  * Body layout: '[' point (',' point)* ']'. The stage moves 0 -> 1 when
  * '[' is written and 1 -> 2 when ']' is; next counts the points written,
@@ -169,7 +171,12 @@ static int put_point(sb_points_enc *e, sb_buf *out)
     }
     memcpy(dst + at, TIME_KEY, TIME_KEY_LEN);
     at += TIME_KEY_LEN;
-    at += sb__fmt_rfc3339(p->time_ns, dst + at);
+    if (e->last_len == 0 || e->last_ns != p->time_ns) {
+        e->last_len = sb__fmt_rfc3339(p->time_ns, e->last_text);
+        e->last_ns = p->time_ns;
+    }
+    memcpy(dst + at, e->last_text, e->last_len);
+    at += e->last_len;
     dst[at++] = '"';
     dst[at++] = '}';
 

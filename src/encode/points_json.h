@@ -14,6 +14,7 @@
 #define SB_ENCODE_POINTS_JSON_H
 
 #include "common/buf.h"
+#include "common/timeparse.h"
 #include "store/result.h"
 
 typedef struct sb_points_enc {
@@ -22,6 +23,11 @@ typedef struct sb_points_enc {
     int stage;            /* 0 = before '[', 1 = points, 2 = done */
     char **prefix;        /* per series: '{"name":...,"labels":{...},' */
     size_t *prefix_len;
+    /* The last time formatted and its text: points come in time order and
+     * series sampled together share times, so most points reuse it. */
+    int64_t last_ns;
+    size_t last_len; /* 0 = nothing cached yet */
+    char last_text[SB_RFC3339_MAX + 1];
 } sb_points_enc;
 
 int sb__points_enc_init(sb_points_enc *e, const sb_result *res);

@@ -343,6 +343,29 @@ static void test_fmt_double_short_decimals_print_as_typed(void **state)
     }
 }
 
+/* Decimals with one to six fraction digits at every magnitude the fast
+ * path can see (m / 10^k with m up to 2^50), each checked for round trip
+ * and for being the shortest form. */
+static void test_fmt_double_few_fraction_digits_are_shortest(void **state)
+{
+    static const double scale[] = {1,   10,  100, 1e3,  1e4,  1e5, 1e6,
+                                   1e7, 1e8, 1e9, 1e10, 1e11, 1e12};
+    long i;
+
+    (void)state;
+    rng_state = 0xC0FFEEULL;
+    for (i = 0; i < 200000; i++) {
+        uint64_t b = xorshift64();
+        uint64_t m = (b >> 14) % (1ULL << (10 + (b & 31)));
+        int k = 1 + (int)((b >> 5) % 6);
+        double v = (double)m / scale[k];
+
+        if (v != 0)
+            check_value(v, true);
+        check_value(v * scale[(b >> 8) % 13], true);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_fmt_double_adversarial_values_are_shortest),
         cmocka_unit_test(test_fmt_double_random_doubles_roundtrip),
         cmocka_unit_test(test_fmt_double_short_decimals_print_as_typed),
+        cmocka_unit_test(test_fmt_double_few_fraction_digits_are_shortest),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

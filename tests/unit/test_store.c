@@ -432,6 +432,73 @@ static void test_store_query_orders_by_time_then_series(void **state)
     sb_store_destroy(st);
 }
 
+/* A reference point for the merge test: its series name and the value,
+ * which identifies the point. */
+typedef struct ref_point {
+    int64_t t;
+    char name[16];
+    double v;
+} ref_point;
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const ref_point *x = a, *y = b;
+
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Many series of different lengths (odd run counts, empty series, shared
+ * and unique times): the result must equal the reference order, time
+ * first and series name on ties, point for point. */
+static void test_store_query_merge_matches_reference_order(void **state)
+{
+    enum { NSERIES = 37, MAXPTS = 40 };
+    sb_store *st = new_store(1000, 1000);
+    int64_t now = sb_time_now();
+    ref_point *ref = calloc(NSERIES * MAXPTS, sizeof *ref);
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    size_t n = 0;
+    sb_result *r;
+
+    (void)state;
+    assert_non_null(ref);
+    for (int s = 0; s < NSERIES; s++) {
+        int npts = s % 5 == 4 ? 0 : 1 + (s * 7) % MAXPTS;
+        int64_t t = now - 600 * SEC;
+
+        for (int i = 0; i < npts; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            t += (int64_t)(x % 3) * SEC + 1; /* strictly increasing */
+            snprintf(ref[n].name, sizeof ref[n].name, "s%02d", s);
+            ref[n].t = t - (t % SEC); /* many ties across series */
+            ref[n].v = (double)n;
+            if (n > 0 && strcmp(ref[n - 1].name, ref[n].name) == 0 &&
+                ref[n - 1].t == ref[n].t)
+                continue; /* same series, same second: skip */
+            assert_int_equal(put(st, ref[n].name, ref[n].v, ref[n].t), SB_OK);
+            n++;
+        }
+    }
+    qsort(ref, n, sizeof *ref, cmp_ref);
+    r = query_all(st);
+    assert_int_equal(sb_result_point_count(r), n);
+    for (size_t i = 0; i < n; i++) {
+        sb_sample out;
+
+        sb_result_get_point(r, i, &out);
+        assert_int_equal(out.time_ns, ref[i].t);
+        assert_string_equal(out.name, ref[i].name);
+        assert_true(out.value == ref[i].v);
+    }
+    sb_result_free(r);
+    sb_store_destroy(st);
+    free(ref);
+}
+
 static void test_store_query_filters_and_limits(void **state)
 {
     sb_store *st = new_store(100, 100);
@@ -611,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_store_series_ring_matches_reference_model),
         cmocka_unit_test(test_store_sweep_removes_aged_out_series),
         cmocka_unit_test(test_store_query_orders_by_time_then_series),
+        cmocka_unit_test(test_store_query_merge_matches_reference_order),
         cmocka_unit_test(test_store_query_filters_and_limits),
         cmocka_unit_test(test_store_limit_prunes_without_changing_the_answer),
         cmocka_unit_test(test_store_rejects_bad_options),
