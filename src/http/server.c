@@ -32,7 +32,7 @@
 #define LISTEN_BACKLOG    1024
 #define CONN_TIMEOUT_S    30
 #define CONN_LIMIT        1024
-#define CONN_MEMORY       (64 * 1024)
+#define CONN_MEMORY       (32 * 1024) /* MHD zeroes it per request */
 #define STOP_GRACE_NS     (500 * 1000 * 1000LL)
 #define ERR_LINES_PER_SEC 20
 #define MHD_LINES_PER_SEC 10
