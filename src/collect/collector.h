@@ -66,6 +66,18 @@ static inline void sb__tick_note(sb_tick_points *tp, int rc)
         tp->err = rc;
 }
 
+/* Writes the gathered points as one batch. Returns the write's error, or
+ * else the first error a source noted (0 when all went well). */
+static inline int sb__tick_write(const sb_tick_points *tp, sb_store *store)
+{
+    int rc;
+
+    if (tp->n == 0)
+        return tp->err;
+    rc = sb_store_write_batch(store, tp->s, tp->n, NULL);
+    return rc < 0 ? rc : tp->err;
+}
+
 typedef struct sb_runner sb_runner;
 
 /* Starts the thread. Takes ownership of the n collectors (also on

@@ -216,14 +216,10 @@ static void gather_other(proc_state *st, sb_tick_points *pl, int64_t now)
 static int proc_collect(void *state, sb_store *store, int64_t now_ns)
 {
     sb_tick_points pl = {.n = 0, .err = 0};
-    int rc;
 
     gather_stat(state, &pl, now_ns);
     gather_other(state, &pl, now_ns);
-    if (pl.n == 0)
-        return pl.err;
-    rc = sb_store_write_batch(store, pl.s, pl.n, NULL);
-    return rc < 0 ? rc : pl.err;
+    return sb__tick_write(&pl, store);
 }
 
 static void proc_destroy(void *state)

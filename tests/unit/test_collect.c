@@ -17,6 +17,7 @@
 #include "collect/collector.h"
 #include "collect/procfs.h"
 #include "scoreboard.h"
+#include "unit/support/store_probe.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -46,58 +47,12 @@ static sb_store *new_store(size_t max_series, size_t max_points)
     return st;
 }
 
-static bool labels_equal(const sb_sample *s, const char *const *kv, size_t nkv)
-{
-    if (s->nlabels != nkv)
-        return false;
-    for (size_t i = 0; i < nkv; i++) {
-        bool found = false;
-        for (size_t j = 0; j < s->nlabels; j++)
-            if (strcmp(s->labels[j].key, kv[2 * i]) == 0 &&
-                strcmp(s->labels[j].value, kv[2 * i + 1]) == 0)
-                found = true;
-        if (!found)
-            return false;
-    }
-    return true;
-}
-
-/*
- * The points of series name{kv...} (kv alternates keys and values, nkv
- * pairs) at time t; returns how many there are (0 or 1) and the value.
- */
-static size_t value_at(sb_store *st, const char *name, const char *const *kv,
-                       size_t nkv, int64_t t, double *v)
-{
-    const char *names[1] = {name};
-    sb_result *r = NULL;
-    sb_query q;
-    size_t found = 0;
-
-    sb_query_init(&q);
-    q.names = names;
-    q.nnames = 1;
-    q.since_ns = t;
-    q.until_ns = t;
-    assert_int_equal(sb_store_query(st, &q, &r), SB_OK);
-    for (size_t i = 0; i < sb_result_point_count(r); i++) {
-        sb_sample s;
-        sb_result_get_point(r, i, &s);
-        if (labels_equal(&s, kv, nkv)) {
-            *v = s.value;
-            found++;
-        }
-    }
-    sb_result_free(r);
-    return found;
-}
-
 /* The value of an unlabelled series at t; fails the test when absent. */
 static double must_value(sb_store *st, const char *name, int64_t t)
 {
     double v = NAN;
 
-    if (value_at(st, name, NULL, 0, t, &v) != 1)
+    if (sb_test_value_at(st, name, NULL, 0, t, &v) != 1)
         fail_msg("series %s has no point at %lld", name, (long long)t);
     return v;
 }
@@ -106,7 +61,7 @@ static bool has_value(sb_store *st, const char *name, int64_t t)
 {
     double v;
 
-    return value_at(st, name, NULL, 0, t, &v) > 0;
+    return sb_test_value_at(st, name, NULL, 0, t, &v) > 0;
 }
 
 static int64_t mono_ns(void)
@@ -790,12 +745,14 @@ static void test_store_collector_reports_store_figures(void **state)
     assert_int_equal(c.collect(c.state, st, t + SEC), 0);
     assert_true(must_value(st, "scoreboard_store_series", t + SEC) == 1.0);
     assert_true(must_value(st, "scoreboard_store_points", t + SEC) == 2.0);
-    assert_int_equal(value_at(st, "scoreboard_store_dropped_points_total",
-                              capacity, 1, t + SEC, &v),
+    assert_int_equal(sb_test_value_at(st,
+                                      "scoreboard_store_dropped_points_total",
+                                      capacity, 1, t + SEC, &v),
                      1);
     assert_true(v == 1.0);
-    assert_int_equal(value_at(st, "scoreboard_store_dropped_points_total",
-                              retention, 1, t + SEC, &v),
+    assert_int_equal(sb_test_value_at(st,
+                                      "scoreboard_store_dropped_points_total",
+                                      retention, 1, t + SEC, &v),
                      1);
     assert_true(v == 0.0);
 
@@ -807,8 +764,9 @@ static void test_store_collector_reports_store_figures(void **state)
         assert_int_equal(sb_store_write(st, &s), i < 2 ? SB_OK : SB_ELIMIT);
     }
     assert_int_equal(c.collect(c.state, st, t + 2 * SEC), 0);
-    assert_int_equal(value_at(st, "scoreboard_store_rejected_samples_total",
-                              series, 1, t + 2 * SEC, &v),
+    assert_int_equal(sb_test_value_at(st,
+                                      "scoreboard_store_rejected_samples_total",
+                                      series, 1, t + 2 * SEC, &v),
                      1);
     assert_true(v == 1.0);
     assert_true(must_value(st, "scoreboard_store_series", t + 2 * SEC) == 8.0);

@@ -11,6 +11,7 @@
 
 #include "collect/reqstats.h"
 #include "scoreboard.h"
+#include "unit/support/store_probe.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -60,49 +61,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static bool labels_equal(const sb_sample *s, const char *const *kv, size_t nkv)
-{
-    if (s->nlabels != nkv)
-        return false;
-    for (size_t i = 0; i < nkv; i++) {
-        bool found = false;
-        for (size_t j = 0; j < s->nlabels; j++)
-            if (strcmp(s->labels[j].key, kv[2 * i]) == 0 &&
-                strcmp(s->labels[j].value, kv[2 * i + 1]) == 0)
-                found = true;
-        if (!found)
-            return false;
-    }
-    return true;
-}
-
-/* How many points series name{kv} has at time t; *v gets the value. */
-static size_t value_at(sb_store *st, const char *name, const char *const *kv,
-                       size_t nkv, int64_t t, double *v)
-{
-    const char *names[1] = {name};
-    sb_result *r = NULL;
-    sb_query q;
-    size_t found = 0;
-
-    sb_query_init(&q);
-    q.names = names;
-    q.nnames = 1;
-    q.since_ns = t;
-    q.until_ns = t;
-    assert_int_equal(sb_store_query(st, &q, &r), SB_OK);
-    for (size_t i = 0; i < sb_result_point_count(r); i++) {
-        sb_sample s;
-        sb_result_get_point(r, i, &s);
-        if (labels_equal(&s, kv, nkv)) {
-            *v = s.value;
-            found++;
-        }
-    }
-    sb_result_free(r);
-    return found;
-}
-
 /* Series (of any labels) named name at time t. */
 static size_t series_at(sb_store *st, const char *name, int64_t t)
 {
@@ -128,7 +86,8 @@ static double requests(fx *f, const char *route, const char *method,
     const char *kv[] = {"route", route, "method", method, "code", code};
     double v = -1;
 
-    if (value_at(f->st, "scoreboard_http_requests_total", kv, 3, t, &v) != 1)
+    if (sb_test_value_at(f->st, "scoreboard_http_requests_total", kv, 3, t,
+                         &v) != 1)
         return -1;
     return v;
 }
@@ -138,7 +97,7 @@ static double route_value(fx *f, const char *name, const char *route, int64_t t)
     const char *kv[] = {"route", route};
     double v = -1;
 
-    if (value_at(f->st, name, kv, 1, t, &v) != 1)
+    if (sb_test_value_at(f->st, name, kv, 1, t, &v) != 1)
         return -1;
     return v;
 }
@@ -148,8 +107,8 @@ static double quantile(fx *f, const char *route, const char *q, int64_t t)
     const char *kv[] = {"route", route, "quantile", q};
     double v = -1;
 
-    if (value_at(f->st, "scoreboard_http_request_duration_seconds", kv, 2, t,
-                 &v) != 1)
+    if (sb_test_value_at(f->st, "scoreboard_http_request_duration_seconds", kv,
+                         2, t, &v) != 1)
         return -1;
     return v;
 }
