@@ -156,6 +156,9 @@ static size_t escape(char *dst, const unsigned char *s, size_t n)
     return at;
 }
 
+/* Strings up to this many bytes are escaped in a single pass. */
+#define SHORT_STRING 1024
+
 int sb__json_append_string(sb_buf *b, const char *s, size_t n)
 {
     size_t len;
@@ -167,6 +170,17 @@ int sb__json_append_string(sb_buf *b, const char *s, size_t n)
     if (n > (SIZE_MAX - 2) / 6)
         return SB_ETOOLARGE;
 
+    /* Short strings (names, labels) reserve the worst case and escape in
+     * one pass; long ones, and a capped buffer without room for the worst
+     * case, measure first. */
+    if (n <= SHORT_STRING && sb__buf_reserve(b, 6 * n + 2) == SB_OK) {
+        len = escape(b->data + b->len + 1, (const unsigned char *)s, n) + 2;
+        b->data[b->len] = '"';
+        b->data[b->len + len - 1] = '"';
+        b->len += len;
+        b->data[b->len] = '\0';
+        return SB_OK;
+    }
     len = escape(NULL, (const unsigned char *)s, n) + 2;
     rc = sb__buf_reserve(b, len);
     if (rc != SB_OK)

@@ -353,6 +353,41 @@ static void test_json_random_bytes_always_parse(void **state)
     assert_true(valid > 1000);
 }
 
+/* Strings on both sides of the single-pass length limit (1024 bytes),
+ * full of bytes that need escaping, read back exactly. */
+static void test_json_long_strings_escape_exactly(void **state)
+{
+    static const char *const pieces[] = {
+        "\"", "\\", "\n", "\x01", "\xC3\xA9", "a", "\xE2\x80\xA8"};
+    static const size_t lens[] = {1, 10, 1000, 1023, 1024, 1025, 1030, 5000};
+    char in[5100];
+    sb_buf b;
+
+    (void)state;
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        size_t n = 0;
+        json_t *j;
+
+        while (n < lens[li]) {
+            const char *p = pieces[xorshift64() % 7];
+            size_t pl = strlen(p);
+
+            if (n + pl > lens[li]) {
+                p = "a";
+                pl = 1;
+            }
+            memcpy(in + n, p, pl);
+            n += pl;
+        }
+        escape_to(&b, in, n);
+        j = parse_string(&b);
+        assert_int_equal(json_string_length(j), n);
+        assert_memory_equal(json_string_value(j), in, n);
+        json_decref(j);
+        sb__buf_free(&b);
+    }
+}
+
 /* Runs one misuse scenario; the error must be SB_EINVAL and stick. */
 static void expect_misuse(void (*scenario)(sb_jw *w))
 {
@@ -529,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_json_replaces_invalid_utf8_per_byte),
         cmocka_unit_test(test_json_valid_multibyte_passes_through),
         cmocka_unit_test(test_json_random_bytes_always_parse),
+        cmocka_unit_test(test_json_long_strings_escape_exactly),
         cmocka_unit_test(test_json_misuse_is_a_sticky_error),
         cmocka_unit_test(test_json_max_depth_is_usable),
         cmocka_unit_test(test_json_buffer_cap_gives_toolarge),

@@ -12,8 +12,7 @@
 
 #include <string.h>
 
-bool sb_test_labels_equal(const sb_sample *s, const char *const *kv,
-                          size_t nkv)
+bool sb_test_labels_equal(const sb_sample *s, const char *const *kv, size_t nkv)
 {
     if (s->nlabels != nkv)
         return false;
