@@ -183,3 +183,29 @@ size_t sb__series_insert(sb_series *s, int64_t t, double v, size_t max,
     insert_at(s, pos, t, v);
     return dropped;
 }
+
+size_t sb__series_count_range(const sb_series *s, int64_t since, int64_t until)
+{
+    size_t lo, hi;
+
+    if (since > until)
+        return 0;
+    lo = sb__series_lower_bound(s, since);
+    hi = sb__series_upper_bound(s, until);
+    return hi > lo ? hi - lo : 0;
+}
+
+size_t sb__series_read_range(const sb_series *s, int64_t since, int64_t until,
+                             sb_point *out)
+{
+    size_t lo, hi;
+
+    if (since > until)
+        return 0;
+    lo = sb__series_lower_bound(s, since);
+    hi = sb__series_upper_bound(s, until);
+    if (hi <= lo)
+        return 0;
+    sb__series_copy(s, lo, hi, out);
+    return hi - lo;
+}

@@ -72,4 +72,17 @@ void sb__series_shrink(sb_series *s);
 /* Copies points [lo, hi) into out (hi - lo elements). */
 void sb__series_copy(const sb_series *s, size_t lo, size_t hi, sb_point *out);
 
+/*
+ * The read contract for code outside the store's write path (range
+ * queries, aggregation): it needs no knowledge of how points are laid
+ * out. Both take the bounds inclusive; INT64_MIN/INT64_MAX mean none.
+ * The caller holds the owning shard's lock.
+ */
+/* How many points have since <= t <= until. */
+size_t sb__series_count_range(const sb_series *s, int64_t since, int64_t until);
+/* Copies those points into out, oldest first; out has room for
+ * sb__series_count_range() of them. Returns how many were copied. */
+size_t sb__series_read_range(const sb_series *s, int64_t since, int64_t until,
+                             sb_point *out);
+
 #endif

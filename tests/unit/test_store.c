@@ -371,6 +371,36 @@ static void test_store_series_ring_matches_reference_model(void **state)
     sb__series_free(s);
 }
 
+/* The range read contract: inclusive bounds, empty and inverted ranges,
+ * and the same points whatever the ring's rotation. */
+static void test_store_series_read_range(void **state)
+{
+    sb_series *s = sb__series_new("x", 2, 1, 0);
+    sb_point out[8];
+    size_t added;
+
+    (void)state;
+    assert_non_null(s);
+    assert_int_equal(sb__series_reserve(s, 4), SB_OK);
+    for (int64_t t = 10; t <= 60; t += 10) { /* 10..60 in a ring of 4 */
+        sb__series_insert(s, t, (double)t / 10, 4, &added);
+        if (s->len < 4)
+            assert_int_equal(sb__series_reserve(s, s->len + 1), SB_OK);
+    }
+    assert_int_equal(s->len, 4); /* 30, 40, 50, 60 */
+    assert_int_equal(sb__series_count_range(s, INT64_MIN, INT64_MAX), 4);
+    assert_int_equal(sb__series_count_range(s, 40, 50), 2);
+    assert_int_equal(sb__series_count_range(s, 41, 49), 0);
+    assert_int_equal(sb__series_count_range(s, 50, 40), 0);
+    assert_int_equal(sb__series_read_range(s, 35, 60, out), 3);
+    assert_true(out[0].t == 40 && out[0].v == 4.0);
+    assert_true(out[2].t == 60 && out[2].v == 6.0);
+    assert_int_equal(sb__series_read_range(s, 61, INT64_MAX, out), 0);
+    assert_int_equal(sb__series_read_range(s, INT64_MIN, 30, out), 1);
+    assert_true(out[0].t == 30);
+    sb__series_free(s);
+}
+
 static void test_store_sweep_removes_aged_out_series(void **state)
 {
     sb_store *st = new_store(1000, 100);
@@ -676,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_store_same_time_replaces_value),
         cmocka_unit_test(test_store_drops_oldest_beyond_max_points),
         cmocka_unit_test(test_store_series_ring_matches_reference_model),
+        cmocka_unit_test(test_store_series_read_range),
         cmocka_unit_test(test_store_sweep_removes_aged_out_series),
         cmocka_unit_test(test_store_query_orders_by_time_then_series),
         cmocka_unit_test(test_store_query_merge_matches_reference_order),
