@@ -5,9 +5,10 @@
  * of a serialised key: the type byte, the name, then every tag key and
  * value, each NUL-terminated; tags are sorted by the parser, so the same
  * tags in another order land on the same key. One mutex guards the
- * table: the listener threads take it once per line, the collector
- * thread for the whole flush (an in-memory store write, no I/O), during
- * which the receivers' datagrams wait in the socket buffer.
+ * table: the listener threads take it once per packet (parsing included,
+ * so a packet's lines land in one interval), the collector thread for
+ * the whole flush (an in-memory store write, no I/O), during which the
+ * receivers' datagrams wait in the socket buffer.
  *
  * Per key state:
  *   counter  cumulative sum of value / rate since the key was created
@@ -390,22 +391,30 @@ static void apply(sb_statsd_agg *agg, agg_entry *e, const sb_statsd_line *l)
     }
 }
 
-int sb__statsd_agg_add(sb_statsd_agg *agg, const sb_statsd_line *line)
+/* Adds a parsed line with mu held; 0 or the reason it was dropped. */
+static int add_locked(sb_statsd_agg *agg, const sb_statsd_line *line, char *key,
+                      size_t keymax)
 {
-    char key[SB_STATSD_TEXT_MAX + 1];
-    agg_entry *e;
     int rc = 0;
+    agg_entry *e = lookup(agg, line, key, keymax, &rc);
 
-    pthread_mutex_lock(&agg->mu);
-    e = lookup(agg, line, key, sizeof key, &rc);
-    if (e != NULL)
-        apply(agg, e, line);
-    pthread_mutex_unlock(&agg->mu);
     if (e == NULL) {
         atomic_fetch_add(&agg->dropped[SB_STATSD_DROP_KEY_LIMIT], 1);
         return rc;
     }
+    apply(agg, e, line);
     return 0;
+}
+
+int sb__statsd_agg_add(sb_statsd_agg *agg, const sb_statsd_line *line)
+{
+    char key[SB_STATSD_TEXT_MAX + 1];
+    int rc;
+
+    pthread_mutex_lock(&agg->mu);
+    rc = add_locked(agg, line, key, sizeof key);
+    pthread_mutex_unlock(&agg->mu);
+    return rc;
 }
 
 /* ------------------------------------------------------------- feed */
@@ -415,15 +424,15 @@ static const char *transport_name(int t)
     return t == SB_STATSD_TCP ? "tcp" : "udp";
 }
 
-void sb__statsd_agg_malformed(sb_statsd_agg *agg, int transport,
-                              const char *reason, const char *line, size_t len)
+/* Logs a malformed line (rate-limited); n_more other malformed lines of
+ * the same packet are mentioned, not logged. */
+static void log_malformed(sb_statsd_agg *agg, int transport, const char *reason,
+                          const char *line, size_t len, uint64_t n_more)
 {
     char text[LOG_LINE_BYTES + 1], q[4 * LOG_LINE_BYTES + 8], rq[96];
     uint64_t suppressed = 0;
     size_t n = len < LOG_LINE_BYTES ? len : LOG_LINE_BYTES;
 
-    atomic_fetch_add(&agg->lines[transport], 1);
-    atomic_fetch_add(&agg->malformed[transport], 1);
     if (agg->log.fn == NULL || agg->log.level < SB_LOG_WARN)
         return;
     if (!sb__ratelimit_allow(&agg->badlimit, sb_time_now(), &suppressed))
@@ -431,31 +440,58 @@ void sb__statsd_agg_malformed(sb_statsd_agg *agg, int transport,
     memcpy(text, line, n);
     text[n] = '\0'; /* a NUL byte inside ends the logged text early */
     SB_LOG(&agg->log, SB_LOG_WARN,
-           "statsd_malformed transport=%s reason=%s line=%s%s suppressed=%llu",
+           "statsd_malformed transport=%s reason=%s line=%s%s "
+           "others_in_packet=%llu suppressed=%llu",
            transport_name(transport), sb__log_quote(reason, rq, sizeof rq),
            sb__log_quote(text, q, sizeof q), len > n ? "..." : "",
-           (unsigned long long)suppressed);
+           (unsigned long long)n_more, (unsigned long long)suppressed);
 }
 
+void sb__statsd_agg_malformed(sb_statsd_agg *agg, int transport,
+                              const char *reason, const char *line, size_t len)
+{
+    atomic_fetch_add(&agg->lines[transport], 1);
+    atomic_fetch_add(&agg->malformed[transport], 1);
+    log_malformed(agg, transport, reason, line, len, 0);
+}
+
+/*
+ * The whole packet is applied under one lock, so its lines land in the
+ * same flush interval (a client batching a timer's values into one
+ * datagram gets them aggregated together). Malformed lines are counted
+ * under the lock and the first one is logged after it is released.
+ */
 void sb__statsd_agg_feed(sb_statsd_agg *agg, int transport, const char *buf,
                          size_t len, sb_statsd_line *scratch)
 {
-    const char *p = buf, *end = buf + len;
+    char key[SB_STATSD_TEXT_MAX + 1];
+    const char *p = buf, *end = buf + len, *bad = NULL, *bad_reason = NULL;
+    size_t bad_len = 0;
+    uint64_t nlines = 0, nbad = 0;
 
+    pthread_mutex_lock(&agg->mu);
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = (size_t)((nl != NULL ? nl : end) - p);
         const char *reason = NULL;
 
         if (n > 0 && !(n == 1 && p[0] == '\r')) {
-            if (sb__statsd_parse(p, n, scratch, &reason) < 0) {
-                sb__statsd_agg_malformed(agg, transport, reason, p, n);
-            } else {
-                atomic_fetch_add(&agg->lines[transport], 1);
-                sb__statsd_agg_add(agg, scratch);
+            nlines++;
+            if (sb__statsd_parse(p, n, scratch, &reason) == 0) {
+                add_locked(agg, scratch, key, sizeof key);
+            } else if (nbad++ == 0) {
+                bad = p;
+                bad_len = n;
+                bad_reason = reason;
             }
         }
         p += n + 1;
+    }
+    pthread_mutex_unlock(&agg->mu);
+    atomic_fetch_add(&agg->lines[transport], nlines);
+    if (nbad > 0) {
+        atomic_fetch_add(&agg->malformed[transport], nbad);
+        log_malformed(agg, transport, bad_reason, bad, bad_len, nbad - 1);
     }
 }
 

@@ -58,8 +58,9 @@ void sb__statsd_agg_destroy(sb_statsd_agg *agg);
 /*
  * Splits buf[0..len) at '\n' and adds every line; empty lines are
  * skipped, a malformed line is counted, logged (rate-limited) and does
- * not affect the other lines. scratch is the calling thread's own line
- * buffer (large: keep one per thread). Thread-safe.
+ * not affect the other lines. All lines of one call land in the same
+ * flush interval. scratch is the calling thread's own line buffer
+ * (large: keep one per thread). Thread-safe.
  */
 void sb__statsd_agg_feed(sb_statsd_agg *agg, int transport, const char *buf,
                          size_t len, sb_statsd_line *scratch);
