@@ -1,0 +1,296 @@
+/*
+ * test_statsd.c - the StatsD receiver of the real binary: UDP datagrams
+ * and TCP lines (good, malformed, over-long, unterminated) end up as the
+ * documented series with exact values, the self-metrics count what was
+ * refused, a flood of garbage does not stop the listener, shutdown stays
+ * prompt, and bad --statsd addresses fail at start.
+ *
+ * The server runs with --statsd 127.0.0.1:0 and its port is read from
+ * the `statsd_listening address=` log line. Aggregates show up at the
+ * next flush, so every check polls GET /metrics with a deadline.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "e2e/support/http.h"
+#include "e2e/support/proc.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct srv {
+    e2e_proc *proc;
+    uint16_t http;
+    uint16_t statsd;
+} srv;
+
+static int poll_limit_ms(void)
+{
+    return 15000 * e2e_slowdown();
+}
+
+static srv start(void)
+{
+    static const char *const args[] = {
+        "--no-process", "--no-system", "--statsd", "127.0.0.1:0",
+        "--interval",   "200ms",       NULL};
+    const char *needle = "statsd_listening address=127.0.0.1:";
+    srv s = {0};
+    char *err, *at;
+
+    s.proc = e2e_server_start(args);
+    if (s.proc == NULL)
+        fail_msg("server did not start");
+    s.http = e2e_proc_port(s.proc);
+    if (!e2e_proc_wait_stderr(s.proc, needle, 5000 * e2e_slowdown()))
+        fail_msg("no statsd_listening line");
+    err = e2e_proc_stderr(s.proc);
+    at = strstr(err, needle);
+    s.statsd = (uint16_t)strtoul(at + strlen(needle), NULL, 10);
+    free(err);
+    assert_true(s.statsd > 0);
+    return s;
+}
+
+static void send_udp(uint16_t port, const char *data, size_t len)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+    assert_true(fd >= 0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(
+        sendto(fd, data, len, 0, (struct sockaddr *)&sa, sizeof sa),
+        (ssize_t)len);
+    close(fd);
+}
+
+static int tcp_connect(uint16_t port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
+static void send_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+        assert_true(n > 0);
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Whether point pt carries exactly the labels of kv ("k=v" strings,
+ * NULL-terminated; NULL for none). */
+static bool labels_match(const json_t *pt, const char *const *kv)
+{
+    const json_t *labels = json_object_get(pt, "labels");
+    size_t n = 0;
+
+    for (; kv != NULL && kv[n] != NULL; n++) {
+        const char *eq = strchr(kv[n], '=');
+        char key[128];
+        const json_t *v;
+
+        snprintf(key, sizeof key, "%.*s", (int)(eq - kv[n]), kv[n]);
+        v = json_object_get(labels, key);
+        if (!json_is_string(v) || strcmp(json_string_value(v), eq + 1) != 0)
+            return false;
+    }
+    return json_object_size(labels) == n;
+}
+
+/* The newest value of name{kv}, or NaN when there is none yet. */
+static double latest(uint16_t port, const char *name, const char *const *kv)
+{
+    char pq[512], url[1024];
+    double v = NAN;
+    e2e_resp r;
+    json_t *arr;
+    size_t i;
+    json_t *pt;
+
+    snprintf(pq, sizeof pq, "/metrics?latest=true&name=%s", name);
+    if (e2e_get(e2e_url(url, sizeof url, port, pq), &r) != 0 || r.status != 200)
+        fail_msg("GET %s: status %ld", pq, r.status);
+    arr = e2e_resp_json(&r);
+    e2e_resp_free(&r);
+    json_array_foreach(arr, i, pt)
+    {
+        if (labels_match(pt, kv) &&
+            json_is_number(json_object_get(pt, "value")))
+            v = json_number_value(json_object_get(pt, "value"));
+    }
+    json_decref(arr);
+    return v;
+}
+
+/* Polls until name{kv} equals want exactly; fails with the last value. */
+static void expect(uint16_t port, const char *name, const char *const *kv,
+                   double want)
+{
+    int64_t deadline = e2e_now_ms() + poll_limit_ms();
+    double v = NAN;
+
+    while (e2e_now_ms() < deadline) {
+        v = latest(port, name, kv);
+        if (v == want)
+            return;
+        e2e_sleep_ms(50);
+    }
+    fail_msg("%s: want %.17g, last seen %.17g", name, want, v);
+}
+
+static const char *const PROD[] = {"env=prod", NULL};
+static const char *const UDP[] = {"transport=udp", NULL};
+static const char *const TCP[] = {"transport=tcp", NULL};
+
+static void test_statsd_udp_packet_aggregates_exactly(void **state)
+{
+    static const char *const q50[] = {"quantile=0.5", NULL};
+    static const char *const q99[] = {"quantile=0.99", NULL};
+    static const char packet[] = "deploys:1|c|#env:prod\n"
+                                 "deploys:2|c|@0.5|#env:prod\n"
+                                 "not a metric\n"
+                                 "lat:100|ms\nlat:300|ms\nlat:200|ms\n"
+                                 "lat:NaN|ms\n"
+                                 "users:ann|s\nusers:bob|s\nusers:ann|s\n"
+                                 "temp:20|g\ntemp:-5|g\n"
+                                 "size:4|h|#env:prod\n";
+    srv s = start();
+
+    send_udp(s.statsd, packet, sizeof packet - 1);
+    expect(s.http, "deploys_total", PROD, 5);
+    expect(s.http, "lat_seconds_count", NULL, 3);
+    expect(s.http, "lat_seconds_sum", NULL, 600.0 / 1000);
+    expect(s.http, "lat_seconds_min", NULL, 100.0 / 1000);
+    expect(s.http, "lat_seconds_max", NULL, 300.0 / 1000);
+    expect(s.http, "lat_seconds_mean", NULL, 600.0 / 3 / 1000);
+    expect(s.http, "lat_seconds", q50, 200.0 / 1000);
+    expect(s.http, "lat_seconds", q99, 300.0 / 1000);
+    expect(s.http, "users_unique", NULL, 2);
+    expect(s.http, "temp", NULL, 15);
+    expect(s.http, "size_sum", PROD, 4);
+    expect(s.http, "scoreboard_statsd_packets_received_total", NULL, 1);
+    expect(s.http, "scoreboard_statsd_lines_total", UDP, 13);
+    expect(s.http, "scoreboard_statsd_malformed_lines_total", UDP, 2);
+    assert_true(
+        e2e_proc_wait_stderr(s.proc, "statsd_malformed transport=udp", 5000));
+    /* Gauges and counters persist: a later delta builds on them. */
+    send_udp(s.statsd, "temp:+1|g\ndeploys:1|c|#env:prod", 31);
+    expect(s.http, "temp", NULL, 16);
+    expect(s.http, "deploys_total", PROD, 6);
+}
+
+static void test_statsd_tcp_lines_long_lines_and_eof(void **state)
+{
+    srv s = start();
+    int fd = tcp_connect(s.statsd);
+    size_t big = 70 * 1024;
+    char *junk = malloc(big);
+
+    assert_non_null(junk);
+    memset(junk, 'x', big);
+    send_all(fd, "conns:1|c\nconns:2|c\nbroken\n", 27);
+    /* An over-long line is skipped up to its newline; the next counts. */
+    send_all(fd, junk, big);
+    send_all(fd, "\nconns:4|c\n", 11);
+    expect(s.http, "conns_total", NULL, 7);
+    expect(s.http, "scoreboard_statsd_tcp_connections", NULL, 1);
+    /* The unterminated last line counts once the client closes. */
+    send_all(fd, "conns:8|c", 9);
+    close(fd);
+    expect(s.http, "conns_total", NULL, 15);
+    expect(s.http, "scoreboard_statsd_malformed_lines_total", TCP, 2);
+    expect(s.http, "scoreboard_statsd_lines_total", TCP, 6);
+    expect(s.http, "scoreboard_statsd_tcp_connections", NULL, 0);
+    free(junk);
+}
+
+static void test_statsd_survives_garbage_and_stops_promptly(void **state)
+{
+    srv s = start();
+    unsigned seed = 12345;
+    char buf[1500];
+    int status = 0, fd;
+    long elapsed = 0;
+
+    for (int i = 0; i < 3000; i++) {
+        size_t n = (size_t)(rand_r(&seed) % (int)sizeof buf);
+
+        for (size_t k = 0; k < n; k++)
+            buf[k] = (char)(rand_r(&seed) & 0xff);
+        if (i % 3 == 0 && n > 8)
+            memcpy(buf, "a:1|c\n", 6); /* a good line in front */
+        send_udp(s.statsd, buf, n);
+    }
+    send_udp(s.statsd, "alive:1|c", 9);
+    expect(s.http, "alive_total", NULL, 1);
+    /* A connection left open does not hold up the stop. */
+    fd = tcp_connect(s.statsd);
+    send_all(fd, "half", 4);
+    assert_int_equal(e2e_proc_stop(s.proc, SIGTERM, 10000, &status, &elapsed),
+                     0);
+    close(fd);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(elapsed <= 1000 + (e2e_slowdown() - 1) * 500L);
+}
+
+static void test_statsd_bad_addresses_fail_at_start(void **state)
+{
+    const char *bin = e2e_env_path("SB_BINARY");
+    static const char *const usage[] = {"scoreboard", "serve", "--statsd",
+                                        "127.0.0.1", NULL};
+    static const char *const unbindable[] = {
+        "scoreboard", "serve",       "--listen", "127.0.0.1:0",
+        "--statsd",   "192.0.2.1:0", NULL};
+    int status = 0;
+    char *out = NULL, *err = NULL;
+
+    assert_non_null(bin);
+    assert_int_equal(e2e_run(bin, usage, 10000, &status, &out, &err), 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+    assert_non_null(strstr(err, "--statsd"));
+    free(out);
+    free(err);
+    assert_int_equal(e2e_run(bin, unbindable, 10000, &status, &out, &err), 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    assert_non_null(strstr(err, "statsd_listen_failed"));
+    free(out);
+    free(err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_statsd_udp_packet_aggregates_exactly,
+                                  e2e_proc_free_all),
+        cmocka_unit_test_teardown(test_statsd_tcp_lines_long_lines_and_eof,
+                                  e2e_proc_free_all),
+        cmocka_unit_test_teardown(
+            test_statsd_survives_garbage_and_stops_promptly, e2e_proc_free_all),
+        cmocka_unit_test_teardown(test_statsd_bad_addresses_fail_at_start,
+                                  e2e_proc_free_all),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
