@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "e2e/support/http.h"
+#include "e2e/support/metrics.h"
 #include "e2e/support/proc.h"
 
 #include <arpa/inet.h>
@@ -35,11 +36,6 @@ typedef struct srv {
     uint16_t http;
     uint16_t statsd;
 } srv;
-
-static int poll_limit_ms(void)
-{
-    return 15000 * e2e_slowdown();
-}
 
 static srv start(void)
 {
@@ -99,65 +95,10 @@ static void send_all(int fd, const char *data, size_t len)
     }
 }
 
-/* Whether point pt carries exactly the labels of kv ("k=v" strings,
- * NULL-terminated; NULL for none). */
-static bool labels_match(const json_t *pt, const char *const *kv)
-{
-    const json_t *labels = json_object_get(pt, "labels");
-    size_t n = 0;
-
-    for (; kv != NULL && kv[n] != NULL; n++) {
-        const char *eq = strchr(kv[n], '=');
-        char key[128];
-        const json_t *v;
-
-        snprintf(key, sizeof key, "%.*s", (int)(eq - kv[n]), kv[n]);
-        v = json_object_get(labels, key);
-        if (!json_is_string(v) || strcmp(json_string_value(v), eq + 1) != 0)
-            return false;
-    }
-    return json_object_size(labels) == n;
-}
-
-/* The newest value of name{kv}, or NaN when there is none yet. */
-static double latest(uint16_t port, const char *name, const char *const *kv)
-{
-    char pq[512], url[1024];
-    double v = NAN;
-    e2e_resp r;
-    json_t *arr;
-    size_t i;
-    json_t *pt;
-
-    snprintf(pq, sizeof pq, "/metrics?latest=true&name=%s", name);
-    if (e2e_get(e2e_url(url, sizeof url, port, pq), &r) != 0 || r.status != 200)
-        fail_msg("GET %s: status %ld", pq, r.status);
-    arr = e2e_resp_json(&r);
-    e2e_resp_free(&r);
-    json_array_foreach(arr, i, pt)
-    {
-        if (labels_match(pt, kv) &&
-            json_is_number(json_object_get(pt, "value")))
-            v = json_number_value(json_object_get(pt, "value"));
-    }
-    json_decref(arr);
-    return v;
-}
-
-/* Polls until name{kv} equals want exactly; fails with the last value. */
 static void expect(uint16_t port, const char *name, const char *const *kv,
                    double want)
 {
-    int64_t deadline = e2e_now_ms() + poll_limit_ms();
-    double v = NAN;
-
-    while (e2e_now_ms() < deadline) {
-        v = latest(port, name, kv);
-        if (v == want)
-            return;
-        e2e_sleep_ms(50);
-    }
-    fail_msg("%s: want %.17g, last seen %.17g", name, want, v);
+    e2e_expect_value(port, name, kv, want);
 }
 
 static const char *const PROD[] = {"env=prod", NULL};
