@@ -220,10 +220,13 @@ typedef struct sb_server_options {
     bool collect_process; /* process collector; default true */
     bool collect_system;  /* machine collector; default true */
     unsigned threads;     /* HTTP worker threads; 0 = automatic */
-    const char *statsd_listen; /* StatsD UDP+TCP "HOST:PORT"; NULL = off */
     int log_level;        /* SB_LOG_*; default SB_LOG_INFO */
     sb_log_fn log;        /* NULL = silent */
     void *log_ud;
+
+    /* StatsD receiver on UDP and TCP at "HOST:PORT" (port 0 picks one,
+     * logged as `statsd_listening address=`); NULL = off (the default). */
+    const char *statsd_listen;
 } sb_server_options;
 
 void sb_server_options_init(sb_server_options *opts);

@@ -46,9 +46,11 @@ typedef struct sb_cli_serve {
     int log_level;
     bool no_process;
     bool no_system;
-    const char *statsd; /* StatsD listen address or NULL; borrowed */
     bool help;      /* --help given: print usage, nothing else is valid */
     char *cors_env; /* owned, split copy of SCOREBOARD_CORS_ORIGIN */
+
+    /* --statsd address or NULL; borrowed from argv or the environment. */
+    const char *statsd;
 } sb_cli_serve;
 
 /*
