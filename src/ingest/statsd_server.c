@@ -39,12 +39,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH          32
-#define DGRAM_MAX      65536
-#define PORT_TRIES     32
-#define POLL_MS        1000
-#define NS_PER_SEC     1000000000LL
-#define CONN_LOG_PER_S 5
+#define BATCH           32
+#define DGRAM_MAX       65536
+#define PORT_TRIES      32
+#define POLL_MS         1000
+#define NS_PER_SEC      1000000000LL
+#define CONN_LOG_PER_S  5
+#define READS_PER_ROUND 16 /* reads (or accepts) per socket per poll */
 
 typedef struct tcp_conn {
     int fd;
@@ -277,7 +278,7 @@ static void tcp_accept(sb_statsd_server *s)
 {
     uint64_t suppressed = 0;
 
-    for (;;) {
+    for (int round = 0; round < READS_PER_ROUND; round++) {
         int fd = accept4(s->tcp_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         tcp_conn *c;
 
@@ -334,10 +335,12 @@ static void conn_lines(sb_statsd_server *s, tcp_conn *c, sb_statsd_line *line)
     }
 }
 
-/* Reads what c has; false when the connection is finished. */
+/* Reads what c has, at most READS_PER_ROUND times so one busy sender
+ * cannot starve the other connections or delay a stop; false when the
+ * connection is finished. */
 static bool conn_read(sb_statsd_server *s, tcp_conn *c, sb_statsd_line *line)
 {
-    for (;;) {
+    for (int round = 0; round < READS_PER_ROUND; round++) {
         ssize_t n = read(c->fd, c->buf + c->len, SB_STATSD_LINE_MAX - c->len);
 
         if (n > 0) {
@@ -355,6 +358,7 @@ static bool conn_read(sb_statsd_server *s, tcp_conn *c, sb_statsd_line *line)
             sb__statsd_agg_feed(s->agg, SB_STATSD_TCP, c->buf, c->len, line);
         return false;
     }
+    return true; /* more to read: poll reports it again */
 }
 
 static void tcp_service(sb_statsd_server *s, struct pollfd *p, size_t np,
