@@ -367,8 +367,32 @@ static bool add_member(sb_statsd_agg *agg, agg_entry *e, const char *m,
     return true;
 }
 
-static void apply(sb_statsd_agg *agg, agg_entry *e, const sb_statsd_line *l)
+/* Whether adding l to e keeps every running figure finite: a tiny
+ * sample rate or huge values could otherwise turn a total into an
+ * infinity (and a later one into NaN). */
+static bool stays_finite(const agg_entry *e, const sb_statsd_line *l)
 {
+    switch (e->type) {
+    case SB_STATSD_COUNTER:
+        return isfinite(e->value + l->value / l->rate);
+    case SB_STATSD_GAUGE:
+        return !l->delta || isfinite(e->value + l->value);
+    case SB_STATSD_TIMER:
+    case SB_STATSD_HISTOGRAM:
+        return isfinite(e->count + 1 / l->rate) &&
+               isfinite(e->sum + l->value / l->rate) &&
+               isfinite(e->vsum + l->value);
+    default:
+        return true;
+    }
+}
+
+/* Folds l into e. SB_ERANGE (nothing changed) when a figure would stop
+ * being finite. */
+static int apply(sb_statsd_agg *agg, agg_entry *e, const sb_statsd_line *l)
+{
+    if (!stays_finite(e, l))
+        return SB_ERANGE;
     e->updated = true;
     e->idle = 0;
     switch (e->type) {
@@ -389,6 +413,7 @@ static void apply(sb_statsd_agg *agg, agg_entry *e, const sb_statsd_line *l)
     default:
         break;
     }
+    return 0;
 }
 
 /* Adds a parsed line with mu held; 0 or the reason it was dropped. */
@@ -402,8 +427,7 @@ static int add_locked(sb_statsd_agg *agg, const sb_statsd_line *line, char *key,
         atomic_fetch_add(&agg->dropped[SB_STATSD_DROP_KEY_LIMIT], 1);
         return rc;
     }
-    apply(agg, e, line);
-    return 0;
+    return apply(agg, e, line);
 }
 
 int sb__statsd_agg_add(sb_statsd_agg *agg, const sb_statsd_line *line)
@@ -477,9 +501,10 @@ void sb__statsd_agg_feed(sb_statsd_agg *agg, int transport, const char *buf,
 
         if (n > 0 && !(n == 1 && p[0] == '\r')) {
             nlines++;
-            if (sb__statsd_parse(p, n, scratch, &reason) == 0) {
-                add_locked(agg, scratch, key, sizeof key);
-            } else if (nbad++ == 0) {
+            if (sb__statsd_parse(p, n, scratch, &reason) == 0 &&
+                add_locked(agg, scratch, key, sizeof key) == SB_ERANGE)
+                reason = "value overflows the aggregate";
+            if (reason != NULL && nbad++ == 0) {
                 bad = p;
                 bad_len = n;
                 bad_reason = reason;

@@ -65,8 +65,9 @@ void sb__statsd_agg_destroy(sb_statsd_agg *agg);
 void sb__statsd_agg_feed(sb_statsd_agg *agg, int transport, const char *buf,
                          size_t len, sb_statsd_line *scratch);
 
-/* Adds one parsed line. 0, or SB_ELIMIT when the key table is full (the
- * line is counted as dropped). Thread-safe. */
+/* Adds one parsed line. 0, SB_ELIMIT when the key table is full (the
+ * line is counted as dropped), or SB_ERANGE when it would make a running
+ * total or sum non-finite (nothing changes). Thread-safe. */
 int sb__statsd_agg_add(sb_statsd_agg *agg, const sb_statsd_line *line);
 
 /* Counts and logs (rate-limited) a line refused before parsing, e.g. a

@@ -246,6 +246,23 @@ static void test_statsd_bad_lines_do_not_drop_good_ones(void **st)
     }
 }
 
+static void test_statsd_overflowing_lines_are_refused(void **st)
+{
+    fixture *f = *st;
+    sb_statsd_stats s;
+    int64_t t;
+
+    feed(f, "big:1e308|c\nbig:1e308|c\ntiny:1|c|@1e-320\n"
+            "g:1e308|g\ng:+1e308|g\nh:1e308|h\nh:1e308|h\n");
+    t = flush(f);
+    assert_true(V(f, "big_total", t) == 1e308);
+    assert_true(V(f, "g", t) == 1e308);
+    assert_true(V(f, "h_count", t) == 1);
+    assert_true(V(f, "h_sum", t) == 1e308);
+    sb__statsd_agg_stats(f->agg, &s);
+    assert_int_equal(s.malformed[SB_STATSD_UDP], 4);
+}
+
 static int setup_small(void **state)
 {
     sb_statsd_limits lim;
@@ -388,6 +405,8 @@ int main(void)
             test_statsd_tags_in_any_order_share_a_series, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_statsd_bad_lines_do_not_drop_good_ones, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_statsd_overflowing_lines_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statsd_key_limit_drops_new_keys,
                                         setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_statsd_idle_counters_expire,
