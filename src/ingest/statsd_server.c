@@ -170,7 +170,8 @@ static int tune_udp(sb_statsd_server *s)
         0)
         setsockopt(s->udp_fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
     if (setsockopt(s->udp_fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) < 0)
-        log_errno(s, "statsd_rxq_ovfl_unavailable", errno);
+        SB_LOG(&s->log, SB_LOG_WARN,
+               "statsd_kernel_drops_uncounted reason=\"SO_RXQ_OVFL refused\"");
     getsockopt(s->udp_fd, SOL_SOCKET, SO_RCVBUF, &got, &len);
     return got;
 }
@@ -423,6 +424,7 @@ static int open_sockets(sb_statsd_server *s, const char *listen)
     const char *reason = NULL;
     uint16_t port = 0;
     bool v6 = false;
+    int rcvbuf;
 
     if (sb__listen_parse(listen, host, sizeof host, &port, &v6, &reason) < 0) {
         SB_LOG(&s->log, SB_LOG_ERROR,
@@ -440,8 +442,9 @@ static int open_sockets(sb_statsd_server *s, const char *listen)
                sb__log_quote(strerror_r(errno, eb, sizeof eb), rq, sizeof rq));
         return SB_EADDR;
     }
+    rcvbuf = tune_udp(s); /* not inside SB_LOG: it may skip its arguments */
     SB_LOG(&s->log, SB_LOG_INFO, "statsd_listening address=%s%s%s:%u rcvbuf=%d",
-           v6 ? "[" : "", host, v6 ? "]" : "", (unsigned)s->port, tune_udp(s));
+           v6 ? "[" : "", host, v6 ? "]" : "", (unsigned)s->port, rcvbuf);
     return 0;
 }
 
