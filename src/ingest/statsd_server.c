@@ -311,26 +311,36 @@ static void tcp_accept(sb_statsd_server *s)
     }
 }
 
-/* Feeds the complete lines in c->buf and keeps the unterminated rest. */
+/* Feeds the complete lines in c->buf in one call (so they share a flush
+ * interval) and keeps the unterminated rest. */
 static void conn_lines(sb_statsd_server *s, tcp_conn *c, sb_statsd_line *line)
 {
-    char *nl;
     size_t start = 0;
+    const char *last;
 
-    while ((nl = memchr(c->buf + start, '\n', c->len - start)) != NULL) {
-        size_t n = (size_t)(nl - (c->buf + start));
+    if (c->skipping) {
+        const char *nl = memchr(c->buf, '\n', c->len);
 
-        if (!c->skipping)
-            sb__statsd_agg_feed(s->agg, SB_STATSD_TCP, c->buf + start, n, line);
+        if (nl == NULL) { /* still inside the over-long line */
+            c->len = 0;
+            return;
+        }
+        start = (size_t)(nl - c->buf) + 1;
         c->skipping = false;
-        start += n + 1;
+    }
+    last = memrchr(c->buf + start, '\n', c->len - start);
+    if (last != NULL) {
+        size_t end = (size_t)(last - c->buf);
+
+        sb__statsd_agg_feed(s->agg, SB_STATSD_TCP, c->buf + start, end - start,
+                            line);
+        start = end + 1;
     }
     memmove(c->buf, c->buf + start, c->len - start);
     c->len -= start;
     if (c->len == SB_STATSD_LINE_MAX) {
-        if (!c->skipping)
-            sb__statsd_agg_malformed(s->agg, SB_STATSD_TCP, "line too long",
-                                     c->buf, c->len);
+        sb__statsd_agg_malformed(s->agg, SB_STATSD_TCP, "line too long", c->buf,
+                                 c->len);
         c->skipping = true;
         c->len = 0;
     }
