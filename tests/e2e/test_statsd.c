@@ -23,7 +23,9 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,13 +169,42 @@ static void test_statsd_tcp_lines_long_lines_and_eof(void **state)
     free(junk);
 }
 
+typedef struct flooder {
+    uint16_t port;
+    atomic_bool stop;
+    unsigned long sent;
+} flooder;
+
+/* Sends 10-line datagrams as fast as it can until told to stop. */
+static void *flood(void *arg)
+{
+    flooder *f = arg;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(f->port)};
+    static const char pkt[] = "f:1|c\nf:1|c\nf:1|c\nf:1|c\nf:1|c\n"
+                              "t:5|ms\nt:6|ms\nu:x|s\ng:1|g\nf:1|c";
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    while (fd >= 0 && !atomic_load(&f->stop)) {
+        if (sendto(fd, pkt, sizeof pkt - 1, 0, (struct sockaddr *)&sa,
+                   sizeof sa) > 0)
+            f->sent++;
+    }
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
 static void test_statsd_survives_garbage_and_stops_promptly(void **state)
 {
     srv s = start();
     unsigned seed = 12345;
     char buf[1500];
-    int status = 0, fd;
+    int status = 0, fd, rc;
     long elapsed = 0;
+    flooder fl = {0};
+    pthread_t th;
+    int64_t deadline;
 
     for (int i = 0; i < 3000; i++) {
         size_t n = (size_t)(rand_r(&seed) % (int)sizeof buf);
@@ -186,12 +217,26 @@ static void test_statsd_survives_garbage_and_stops_promptly(void **state)
     }
     send_udp(s.statsd, "alive:1|c", 9);
     expect(s.http, "alive_total", NULL, 1);
-    /* A connection left open does not hold up the stop. */
+    /* Neither a connection left open nor a flood in progress holds up
+     * the stop. */
     fd = tcp_connect(s.statsd);
     send_all(fd, "half", 4);
-    assert_int_equal(e2e_proc_stop(s.proc, SIGTERM, 10000, &status, &elapsed),
-                     0);
+    atomic_init(&fl.stop, false);
+    fl.port = s.statsd;
+    assert_int_equal(pthread_create(&th, NULL, flood, &fl), 0);
+    /* The flood is being received before the stop is asked for. */
+    deadline = e2e_now_ms() + 15000 * e2e_slowdown();
+    while (!(e2e_latest_value(s.http, "f_total", NULL) > 0)) {
+        if (e2e_now_ms() > deadline)
+            fail_msg("the flood never showed up as f_total");
+        e2e_sleep_ms(20);
+    }
+    rc = e2e_proc_stop(s.proc, SIGTERM, 10000, &status, &elapsed);
+    atomic_store(&fl.stop, true);
+    pthread_join(th, NULL);
     close(fd);
+    assert_int_equal(rc, 0);
+    assert_true(fl.sent > 0);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_true(elapsed <= 1000 + (e2e_slowdown() - 1) * 500L);
 }
