@@ -44,7 +44,8 @@
 #define PORT_TRIES      32
 #define POLL_MS         1000
 #define NS_PER_SEC      1000000000LL
-#define CONN_LOG_PER_S  5
+#define LOG_LINES_PER_S 5
+#define ERROR_PAUSE_NS  (10 * 1000 * 1000L)
 #define READS_PER_ROUND 16 /* reads (or accepts) per socket per poll */
 
 typedef struct tcp_conn {
@@ -63,7 +64,7 @@ struct sb_statsd_server {
     atomic_bool stop;
     bool udp_started, tcp_started;
     pthread_t udp_thread, tcp_thread;
-    sb_ratelimit connlimit;
+    sb_ratelimit loglimit; /* refusal and receive-error lines, both threads */
     uint32_t kernel_drops; /* last SO_RXQ_OVFL count seen (UDP thread) */
     tcp_conn conns[SB_STATSD_TCP_CONNS_MAX];
     size_t nconns;
@@ -206,6 +207,8 @@ static void note_kernel_drops(sb_statsd_server *s, struct msghdr *mh)
  * socket error (logged). */
 static bool udp_drain(sb_statsd_server *s, udp_batch *b)
 {
+    uint64_t suppressed = 0;
+
     while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
         int n;
 
@@ -219,7 +222,8 @@ static bool udp_drain(sb_statsd_server *s, udp_batch *b)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return true;
-            log_errno(s, "statsd_udp_recv_failed", errno);
+            if (sb__ratelimit_allow(&s->loglimit, mono_ns(), &suppressed))
+                log_errno(s, "statsd_udp_recv_failed", errno);
             return false;
         }
         sb__statsd_agg_count_packets(s->agg, (uint64_t)n);
@@ -258,8 +262,13 @@ static void *udp_main(void *arg)
         }
         if (p[1].revents != 0)
             break;
-        if (p[0].revents != 0 && !udp_drain(s, b))
-            break;
+        if (p[0].revents != 0 && !udp_drain(s, b)) {
+            /* A receive error (logged) is not fatal: pause briefly so a
+             * persistent one cannot spin, then listen again. */
+            struct timespec pause = {0, ERROR_PAUSE_NS};
+
+            nanosleep(&pause, NULL);
+        }
     }
     free(b);
     return NULL;
@@ -292,7 +301,7 @@ static void tcp_accept(sb_statsd_server *s)
         if (s->nconns == SB_STATSD_TCP_CONNS_MAX) {
             close(fd);
             sb__statsd_agg_count_drop(s->agg, SB_STATSD_DROP_CONN_LIMIT, 1);
-            if (sb__ratelimit_allow(&s->connlimit, mono_ns(), &suppressed))
+            if (sb__ratelimit_allow(&s->loglimit, mono_ns(), &suppressed))
                 SB_LOG(&s->log, SB_LOG_WARN,
                        "statsd_tcp_refused reason=connection_limit limit=%d "
                        "suppressed=%llu",
@@ -471,7 +480,7 @@ int sb__statsd_server_start(const char *listen, sb_statsd_agg *agg,
     if (log != NULL)
         s->log = *log;
     atomic_init(&s->stop, false);
-    sb__ratelimit_init(&s->connlimit, CONN_LOG_PER_S, NS_PER_SEC);
+    sb__ratelimit_init(&s->loglimit, LOG_LINES_PER_S, NS_PER_SEC);
     s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (s->wake_fd < 0)
         goto fail;
