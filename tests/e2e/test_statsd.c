@@ -241,15 +241,31 @@ static void test_statsd_survives_garbage_and_stops_promptly(void **state)
     assert_true(elapsed <= 1000 + (e2e_slowdown() - 1) * 500L);
 }
 
+/* A TCP port on 127.0.0.1 held by a listening socket of this test; the
+ * socket is returned in *fd. */
+static uint16_t taken_port(int *fd)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t len = sizeof sa;
+
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(*fd >= 0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(*fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(*fd, 1), 0);
+    assert_int_equal(getsockname(*fd, (struct sockaddr *)&sa, &len), 0);
+    return ntohs(sa.sin_port);
+}
+
 static void test_statsd_bad_addresses_fail_at_start(void **state)
 {
     const char *bin = e2e_env_path("SB_BINARY");
     static const char *const usage[] = {"scoreboard", "serve", "--statsd",
                                         "127.0.0.1", NULL};
-    static const char *const unbindable[] = {
-        "scoreboard", "serve",       "--listen", "127.0.0.1:0",
-        "--statsd",   "192.0.2.1:0", NULL};
-    int status = 0;
+    char addr[32];
+    const char *busy[] = {"scoreboard", "serve", "--listen", "127.0.0.1:0",
+                          "--statsd",   addr,    NULL};
+    int status = 0, fd;
     char *out = NULL, *err = NULL;
 
     assert_non_null(bin);
@@ -258,7 +274,10 @@ static void test_statsd_bad_addresses_fail_at_start(void **state)
     assert_non_null(strstr(err, "--statsd"));
     free(out);
     free(err);
-    assert_int_equal(e2e_run(bin, unbindable, 10000, &status, &out, &err), 0);
+    /* The TCP half of the address is taken: the server refuses to start. */
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)taken_port(&fd));
+    assert_int_equal(e2e_run(bin, busy, 10000, &status, &out, &err), 0);
+    close(fd);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
     assert_non_null(strstr(err, "statsd_listen_failed"));
     free(out);
