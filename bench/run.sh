@@ -7,7 +7,7 @@
 #
 # WORKLOAD is read, ingest, healthz, memory, contention or collectors;
 # none means all of them (and only then must every row of the table
-# have figures).
+# have figures, and bench/statsd/run.sh adds the StatsD figures).
 #
 # Builds an optimized scoreboard (build-bench/), the Go peer and the
 # helper benchtool, then for each workload and run starts a fresh server
@@ -584,6 +584,10 @@ main() {
 	"$BUILD/benchtool" report -strict=$strict -raw "$RAW" \
 		-json "$ROOT/bench/results/$stamp.json" \
 		-md "$ROOT/bench/results/$stamp.md" || die "report"
+	# StatsD receive rate and loss, appended to the same .md.
+	[ "$strict" = false ] || BENCH_RUNS=$RUNS "$ROOT/bench/statsd/run.sh" \
+		$([ $SMOKE -eq 1 ] && echo --smoke) "$BUILD/scoreboard" \
+		"$ROOT/bench/results/$stamp.md" || die "statsd bench"
 	log "wrote bench/results/$stamp.json and .md in $((SECONDS - start))s"
 }
 

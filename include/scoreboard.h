@@ -223,6 +223,10 @@ typedef struct sb_server_options {
     int log_level;        /* SB_LOG_*; default SB_LOG_INFO */
     sb_log_fn log;        /* NULL = silent */
     void *log_ud;
+
+    /* StatsD receiver on UDP and TCP at "HOST:PORT" (port 0 picks one,
+     * logged as `statsd_listening address=`); NULL = off (the default). */
+    const char *statsd_listen;
 } sb_server_options;
 
 void sb_server_options_init(sb_server_options *opts);

@@ -48,6 +48,9 @@ typedef struct sb_cli_serve {
     bool no_system;
     bool help;      /* --help given: print usage, nothing else is valid */
     char *cors_env; /* owned, split copy of SCOREBOARD_CORS_ORIGIN */
+
+    /* --statsd address or NULL; borrowed from argv or the environment. */
+    const char *statsd;
 } sb_cli_serve;
 
 /*

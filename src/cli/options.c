@@ -33,6 +33,7 @@ enum serve_flag {
     F_LOG_LEVEL,
     F_NO_PROCESS,
     F_NO_SYSTEM,
+    F_STATSD,
     F_HELP,
     F_COUNT
 };
@@ -55,6 +56,7 @@ static const flag_def serve_flags[F_COUNT] = {
     [F_LOG_LEVEL] = {"log-level", "SCOREBOARD_LOG_LEVEL", true},
     [F_NO_PROCESS] = {"no-process", NULL, false},
     [F_NO_SYSTEM] = {"no-system", NULL, false},
+    [F_STATSD] = {"statsd", "SCOREBOARD_STATSD", true},
     [F_HELP] = {"help", NULL, false},
 };
 
@@ -297,6 +299,9 @@ static int apply(sb_cli_serve *o, int id, const char *src, const char *v,
     case F_NO_SYSTEM:
         o->no_system = true;
         return 0;
+    case F_STATSD:
+        o->statsd = v;
+        return check_listen(src, v, err, errn);
     default:
         return fail(err, errn, "internal error: flag %d", id);
     }
@@ -667,6 +672,9 @@ void sb__cli_usage(FILE *f)
           "                       (SCOREBOARD_LOG_LEVEL, default info)\n"
           "  --no-process         do not collect process_* series\n"
           "  --no-system          do not collect system_* series\n"
+          "  --statsd ADDR:PORT   receive StatsD lines over UDP and TCP on\n"
+          "                       ADDR:PORT; port 0 picks a free one\n"
+          "                       (SCOREBOARD_STATSD, default off)\n"
           "Flags take '--flag value' or '--flag=value' and override the\n"
           "environment.\n"
           "\n"

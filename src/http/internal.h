@@ -21,6 +21,7 @@
 
 #include "collect/collector.h"
 #include "collect/reqstats.h"
+#include "collect/statsd.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "scoreboard.h"
@@ -77,6 +78,8 @@ struct sb_server {
     char address[128]; /* "HOST:PORT" as bound, for log lines */
     sb_reqstats *reqstats;
     sb_runner *runner;
+    sb_statsd_agg *statsd_agg;                /* NULL without --statsd */
+    struct sb_statsd_server *statsd_listener; /* stopped before runner */
 
     sb_ratelimit errlimit; /* 4xx/5xx request lines */
     sb_ratelimit mhdlimit; /* MHD's own diagnostics */

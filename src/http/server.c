@@ -15,6 +15,8 @@
  */
 #include "http/internal.h"
 
+#include "ingest/statsd_server.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -222,7 +224,7 @@ static int start_mhd(sb_server *srv, unsigned threads)
  * from then on (also when starting fails). */
 static int start_collectors(sb_server *srv, const sb_server_options *opts)
 {
-    sb_collector cols[4];
+    sb_collector cols[5];
     char q[80];
     size_t n = 0;
     int rc = 0;
@@ -234,6 +236,8 @@ static int start_collectors(sb_server *srv, const sb_server_options *opts)
         rc = sb__collector_system(&cols[n++]);
     if (rc == 0)
         rc = sb__collector_requests(srv->reqstats, &cols[n++]);
+    if (rc == 0 && srv->statsd_agg != NULL)
+        rc = sb__collector_statsd(srv->statsd_agg, &cols[n++]);
     /* Last, so its counts include what the others wrote this tick. */
     if (rc == 0)
         rc = sb__collector_store(&cols[n++]);
@@ -317,7 +321,9 @@ static void server_free(sb_server *srv)
 {
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
+    sb__statsd_server_stop(srv->statsd_listener);
     sb__runner_stop(srv->runner);
+    sb__statsd_agg_destroy(srv->statsd_agg);
     sb__reqstats_destroy(srv->reqstats);
     for (size_t i = 0; i < srv->ncors; i++)
         free(srv->cors[i]);
@@ -345,6 +351,11 @@ static int server_setup(sb_server *srv, const sb_server_options *opts)
         (rc = start_mhd(srv, threads)) < 0)
         return rc;
     SB_LOG(&srv->log, SB_LOG_INFO, "listening address=%s", srv->address);
+    if (opts->statsd_listen != NULL &&
+        ((rc = sb__statsd_agg_create(NULL, &srv->log, &srv->statsd_agg)) < 0 ||
+         (rc = sb__statsd_server_start(opts->statsd_listen, srv->statsd_agg,
+                                       &srv->log, &srv->statsd_listener)) < 0))
+        return rc;
     return start_collectors(srv, opts);
 }
 

@@ -262,6 +262,49 @@ static void test_serve_rejects_bad_flags_and_values(void **state)
     }
 }
 
+/* --statsd and SCOREBOARD_STATSD: off by default, flag over variable,
+ * the same HOST:PORT check as --listen. */
+static void test_serve_statsd_flag_and_variable(void **state)
+{
+    static const char *const none[] = {NULL};
+    static const char *const flag[] = {"--statsd", "127.0.0.1:8125", NULL};
+    static const char *const env[] = {"SCOREBOARD_STATSD=[::1]:0", NULL};
+    static const char *const bad[] = {"--statsd", "8125", NULL};
+    static const char *const bad_env[] = {"SCOREBOARD_STATSD=host:99999", NULL};
+    char err[SB_CLI_ERR_MAX] = "";
+    sb_cli_serve o;
+
+    (void)state;
+    assert_int_equal(sb__cli_parse_serve(0, (char *const *)(uintptr_t)none,
+                                         (char *const *)(uintptr_t)none, &o,
+                                         err, sizeof err),
+                     0);
+    assert_null(o.statsd);
+    sb__cli_serve_free(&o);
+    assert_int_equal(sb__cli_parse_serve(2, (char *const *)(uintptr_t)flag,
+                                         (char *const *)(uintptr_t)env, &o, err,
+                                         sizeof err),
+                     0);
+    assert_string_equal(o.statsd, "127.0.0.1:8125");
+    sb__cli_serve_free(&o);
+    assert_int_equal(sb__cli_parse_serve(0, (char *const *)(uintptr_t)none,
+                                         (char *const *)(uintptr_t)env, &o, err,
+                                         sizeof err),
+                     0);
+    assert_string_equal(o.statsd, "[::1]:0");
+    sb__cli_serve_free(&o);
+    assert_int_equal(sb__cli_parse_serve(2, (char *const *)(uintptr_t)bad,
+                                         (char *const *)(uintptr_t)none, &o,
+                                         err, sizeof err),
+                     SB_EINVAL);
+    assert_non_null(strstr(err, "--statsd"));
+    assert_int_equal(sb__cli_parse_serve(0, (char *const *)(uintptr_t)none,
+                                         (char *const *)(uintptr_t)bad_env, &o,
+                                         err, sizeof err),
+                     SB_EINVAL);
+    assert_non_null(strstr(err, "SCOREBOARD_STATSD"));
+}
+
 static void test_getenv_ignores_prefixes_and_empty_values(void **state)
 {
     const char *env[] = {"SCOREBOARD_LISTENER=x",
@@ -541,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_push_refuses_too_many_labels_and_long_values),
         cmocka_unit_test(test_push_body_is_a_point_object),
         cmocka_unit_test(test_error_message_prefers_the_json_error_text),
+        cmocka_unit_test(test_serve_statsd_flag_and_variable),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
