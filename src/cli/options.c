@@ -33,6 +33,7 @@ enum serve_flag {
     F_LOG_LEVEL,
     F_NO_PROCESS,
     F_NO_SYSTEM,
+    F_SCRAPE,
     F_HELP,
     F_COUNT
 };
@@ -55,6 +56,7 @@ static const flag_def serve_flags[F_COUNT] = {
     [F_LOG_LEVEL] = {"log-level", "SCOREBOARD_LOG_LEVEL", true},
     [F_NO_PROCESS] = {"no-process", NULL, false},
     [F_NO_SYSTEM] = {"no-system", NULL, false},
+    [F_SCRAPE] = {"scrape", "SCOREBOARD_SCRAPE", true},
     [F_HELP] = {"help", NULL, false},
 };
 
@@ -297,6 +299,8 @@ static int apply(sb_cli_serve *o, int id, const char *src, const char *v,
     case F_NO_SYSTEM:
         o->no_system = true;
         return 0;
+    case F_SCRAPE:
+        return sb__cli_add_scrape(o, src, v, from_env, err, errn);
     default:
         return fail(err, errn, "internal error: flag %d", id);
     }
@@ -415,6 +419,7 @@ void sb__cli_serve_free(sb_cli_serve *o)
     o->cors_env = NULL;
     o->ncors = 0;
     o->cors_cap = 0;
+    sb__cli_scrape_free(o);
 }
 
 /* ------------------------------------------------------------- push */
@@ -667,6 +672,10 @@ void sb__cli_usage(FILE *f)
           "                       (SCOREBOARD_LOG_LEVEL, default info)\n"
           "  --no-process         do not collect process_* series\n"
           "  --no-system          do not collect system_* series\n"
+          "  --scrape URL[,DUR[,JOB]]  pull a Prometheus target every DUR\n"
+          "                       (default 10s) with job=JOB (default\n"
+          "                       scrape); repeatable (SCOREBOARD_SCRAPE,\n"
+          "                       space-separated)\n"
           "Flags take '--flag value' or '--flag=value' and override the\n"
           "environment.\n"
           "\n"

@@ -77,6 +77,7 @@ struct sb_server {
     char address[128]; /* "HOST:PORT" as bound, for log lines */
     sb_reqstats *reqstats;
     sb_runner *runner;
+    struct sb_scraper *scraper; /* NULL without scrape targets */
 
     sb_ratelimit errlimit; /* 4xx/5xx request lines */
     sb_ratelimit mhdlimit; /* MHD's own diagnostics */

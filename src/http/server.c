@@ -15,6 +15,8 @@
  */
 #include "http/internal.h"
 
+#include "collect/scrape.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -317,6 +319,7 @@ static void server_free(sb_server *srv)
 {
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
+    sb__scraper_stop(srv->scraper);
     sb__runner_stop(srv->runner);
     sb__reqstats_destroy(srv->reqstats);
     for (size_t i = 0; i < srv->ncors; i++)
@@ -345,7 +348,10 @@ static int server_setup(sb_server *srv, const sb_server_options *opts)
         (rc = start_mhd(srv, threads)) < 0)
         return rc;
     SB_LOG(&srv->log, SB_LOG_INFO, "listening address=%s", srv->address);
-    return start_collectors(srv, opts);
+    if ((rc = start_collectors(srv, opts)) < 0 || opts->nscrape == 0)
+        return rc;
+    return sb__scraper_start(srv->store, opts->scrape, opts->nscrape, &srv->log,
+                             &srv->scraper);
 }
 
 int sb_server_start(sb_store *store, const sb_server_options *opts,
