@@ -16,11 +16,15 @@
 #include "e2e/support/http.h"
 #include "e2e/support/proc.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define PROM_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -287,6 +291,38 @@ static void test_scrape_pulls_another_scoreboard(void **state)
     e2e_proc_free(scraper);
 }
 
+/* A target that accepts connections (the kernel's backlog does) and
+ * never answers: SIGTERM must still stop the scraper, its transfer
+ * aborted, and the process exit 0. */
+static void test_scrape_of_a_stalled_target_stops_on_sigterm(void **state)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), status = 0;
+    char target[128];
+    const char *args[] = {"--no-process", "--no-system", "--scrape", target,
+                          NULL};
+    e2e_proc *scraper;
+
+    (void)state;
+    assert_true(fd >= 0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    snprintf(target, sizeof target, "http://127.0.0.1:%u/metrics,5s",
+             (unsigned)ntohs(sa.sin_port));
+    scraper = e2e_server_start(args);
+    assert_non_null(scraper);
+    e2e_sleep_ms(300); /* the first scrape is waiting for an answer */
+    assert_int_equal(
+        e2e_proc_stop(scraper, SIGTERM, 10000 * e2e_slowdown(), &status, NULL),
+        0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    e2e_proc_free(scraper);
+    close(fd);
+}
+
 static void test_bad_scrape_flags_are_usage_errors(void **state)
 {
     static const char *const bad[] = {
@@ -325,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_prometheus_format_refusals),
         cmocka_unit_test(test_prometheus_body_is_gzipped_when_accepted),
         cmocka_unit_test(test_scrape_pulls_another_scoreboard),
+        cmocka_unit_test(test_scrape_of_a_stalled_target_stops_on_sigterm),
         cmocka_unit_test(test_bad_scrape_flags_are_usage_errors),
     };
 
