@@ -76,15 +76,22 @@ static int setup(void **state)
     return 0;
 }
 
+/* Stops the server; it must exit 0 (a sanitizer report would not). */
 static int teardown(void **state)
 {
-    int status = 0;
+    int status = 0, rc = -1;
 
     (void)state;
     if (g_srv != NULL)
-        e2e_proc_stop(g_srv, SIGTERM, 5000 * e2e_slowdown(), &status, NULL);
+        rc =
+            e2e_proc_stop(g_srv, SIGTERM, 5000 * e2e_slowdown(), &status, NULL);
     e2e_proc_free_all(NULL);
     g_srv = NULL;
+    if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "server did not exit 0 on SIGTERM (status %d)\n",
+                status);
+        return -1;
+    }
     return 0;
 }
 
@@ -262,6 +269,7 @@ static void test_scrape_pulls_another_scoreboard(void **state)
                           "--scrape",     bad,           NULL};
     e2e_proc *scraper;
     uint16_t port;
+    int status = 0;
 
     (void)state;
     snprintf(target, sizeof target,
@@ -288,6 +296,10 @@ static void test_scrape_pulls_another_scoreboard(void **state)
                           "\"job\":\"peer\"}"));
     assert_true(e2e_proc_wait_stderr(scraper, "scrape_failed", 10000));
     assert_true(e2e_proc_wait_stderr(scraper, "HTTP status 404", 10000));
+    assert_int_equal(
+        e2e_proc_stop(scraper, SIGTERM, 10000 * e2e_slowdown(), &status, NULL),
+        0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     e2e_proc_free(scraper);
 }
 
