@@ -92,12 +92,16 @@ static void test_prom_text_gauges_and_counters_grouped_by_family(void **st)
     };
 
     (void)st;
+    /* clang-format off */
     check(pts, 4,
-          HELP("jobs_total") "# TYPE jobs_total counter\n"
-                             "jobs_total 7\n" HELP(
-                                 "temp") "# TYPE temp gauge\n"
-                                         "temp{room=\"a\"} 1.5\n"
-                                         "temp{room=\"b\"} 2\n");
+          HELP("jobs_total")
+          "# TYPE jobs_total counter\n"
+          "jobs_total 7\n"
+          HELP("temp")
+          "# TYPE temp gauge\n"
+          "temp{room=\"a\"} 1.5\n"
+          "temp{room=\"b\"} 2\n");
+    /* clang-format on */
 }
 
 static void test_prom_text_escapes_label_values(void **st)
@@ -107,8 +111,12 @@ static void test_prom_text_escapes_label_values(void **st)
     };
 
     (void)st;
+    /* clang-format off */
     check(pts, 1,
-          HELP("m") "# TYPE m gauge\nm{k=\"a\\\\b\\\"c\\nd\xC3\xA9\"} 1\n");
+          HELP("m")
+          "# TYPE m gauge\n"
+          "m{k=\"a\\\\b\\\"c\\nd\xC3\xA9\"} 1\n");
+    /* clang-format on */
 }
 
 static void test_prom_text_writes_non_finite_values(void **st)
@@ -122,13 +130,14 @@ static void test_prom_text_writes_non_finite_values(void **st)
     };
 
     (void)st;
+    /* clang-format off */
     check(pts, 5,
-          HELP("a") "# TYPE a gauge\na NaN\n" HELP(
-              "b") "# TYPE b gauge\n"
-                   "b +Inf\n" HELP("c") "# TYPE c gauge\nc -Inf\n" HELP(
-                       "d") "# TYPE d gauge\nd 1e+21\n" HELP("e") "# TYPE e "
-                                                                  "gauge\n"
-                                                                  "e -0\n");
+          HELP("a") "# TYPE a gauge\na NaN\n"
+          HELP("b") "# TYPE b gauge\nb +Inf\n"
+          HELP("c") "# TYPE c gauge\nc -Inf\n"
+          HELP("d") "# TYPE d gauge\nd 1e+21\n"
+          HELP("e") "# TYPE e gauge\ne -0\n");
+    /* clang-format on */
 }
 
 static void test_prom_text_sanitises_names_and_drops_collisions(void **st)
@@ -142,11 +151,16 @@ static void test_prom_text_sanitises_names_and_drops_collisions(void **st)
     };
 
     (void)st;
+    /* clang-format off */
     check(pts, 5,
-          HELP("app_queue_depth") "# TYPE app_queue_depth gauge\n"
-                                  "app_queue_depth{q=\"1\"} 4\n"
-                                  "app_queue_depth{q=\"2\"} 5\n" HELP(
-                                      "x_y") "# TYPE x_y gauge\nx_y 2\n");
+          HELP("app_queue_depth")
+          "# TYPE app_queue_depth gauge\n"
+          "app_queue_depth{q=\"1\"} 4\n"
+          "app_queue_depth{q=\"2\"} 5\n"
+          HELP("x_y")
+          "# TYPE x_y gauge\n"
+          "x_y 2\n");
+    /* clang-format on */
 }
 
 static void test_prom_text_leaves_out_reserved_label_keys(void **st)
@@ -157,9 +171,11 @@ static void test_prom_text_leaves_out_reserved_label_keys(void **st)
     };
 
     (void)st;
+    /* clang-format off */
     check(pts, 2,
-          HELP("m") "# TYPE m gauge\nm{k=\"v\"} 1\n" HELP(
-              "n") "# TYPE n gauge\nn 2\n");
+          HELP("m") "# TYPE m gauge\nm{k=\"v\"} 1\n"
+          HELP("n") "# TYPE n gauge\nn 2\n");
+    /* clang-format on */
 }
 
 static void test_prom_text_detects_summaries(void **st)
@@ -173,16 +189,18 @@ static void test_prom_text_detects_summaries(void **st)
     };
 
     (void)st;
+    /* clang-format off */
     check(pts, 5,
-          HELP("rpc_seconds") "# TYPE rpc_seconds summary\n"
-                              "rpc_seconds{quantile=\"0.5\",r=\"a\"} 0.1\n"
-                              "rpc_seconds{quantile=\"0.99\",r=\"a\"} 0.4\n"
-                              "rpc_seconds_count{r=\"a\"} 10\n"
-                              "rpc_seconds_sum{r=\"a\"} 2\n" HELP(
-                                  "rpc_seconds_max") "# TYPE rpc_seconds_max "
-                                                     "gauge\n"
-                                                     "rpc_seconds_max{r="
-                                                     "\"a\"} 0.5\n");
+          HELP("rpc_seconds")
+          "# TYPE rpc_seconds summary\n"
+          "rpc_seconds{quantile=\"0.5\",r=\"a\"} 0.1\n"
+          "rpc_seconds{quantile=\"0.99\",r=\"a\"} 0.4\n"
+          "rpc_seconds_count{r=\"a\"} 10\n"
+          "rpc_seconds_sum{r=\"a\"} 2\n"
+          HELP("rpc_seconds_max")
+          "# TYPE rpc_seconds_max gauge\n"
+          "rpc_seconds_max{r=\"a\"} 0.5\n");
+    /* clang-format on */
 }
 
 static void test_prom_text_detects_histograms(void **st)
@@ -195,12 +213,15 @@ static void test_prom_text_detects_histograms(void **st)
     };
 
     (void)st;
+    /* clang-format off */
     check(pts, 4,
-          HELP("lat") "# TYPE lat histogram\n"
-                      "lat_bucket{le=\"+Inf\"} 5\n"
-                      "lat_bucket{le=\"0.5\"} 3\n"
-                      "lat_count 5\n"
-                      "lat_sum 1.5\n");
+          HELP("lat")
+          "# TYPE lat histogram\n"
+          "lat_bucket{le=\"+Inf\"} 5\n"
+          "lat_bucket{le=\"0.5\"} 3\n"
+          "lat_count 5\n"
+          "lat_sum 1.5\n");
+    /* clang-format on */
 }
 
 static void test_prom_text_no_summary_without_quantile_everywhere(void **st)
@@ -215,25 +236,16 @@ static void test_prom_text_no_summary_without_quantile_everywhere(void **st)
     };
 
     (void)st;
-    check(
-        pts, 6,
-        HELP("h") "# TYPE h gauge\nh 1\n" HELP("h_bucket") "# TYPE h_bucket "
-                                                           "gauge\nh_bucket{le="
-                                                           "\"1\"} 1\n" HELP("h"
-                                                                             "_"
-                                                                             "c"
-                                                                             "o"
-                                                                             "u"
-                                                                             "n"
-                                                                             "t") "# TYPE h_count gauge\nh_count 1\n" HELP(
-                                                               "s") "# TYPE s "
-                                                                    "gauge\ns{"
-                                                                    "quantile="
-                                                                    "\"0.5\"} "
-                                                                    "1\ns{"
-                                                                    "quantile="
-                                                                    "\"high\"} "
-                                                                    "2\n" HELP("s_count") "# TYPE s_count gauge\ns_count 3\n");
+    /* clang-format off */
+    check(pts, 6,
+          HELP("h") "# TYPE h gauge\nh 1\n"
+          HELP("h_bucket") "# TYPE h_bucket gauge\nh_bucket{le=\"1\"} 1\n"
+          HELP("h_count") "# TYPE h_count gauge\nh_count 1\n"
+          HELP("s") "# TYPE s gauge\n"
+          "s{quantile=\"0.5\"} 1\n"
+          "s{quantile=\"high\"} 2\n"
+          HELP("s_count") "# TYPE s_count gauge\ns_count 3\n");
+    /* clang-format on */
 }
 
 static void test_prom_text_uses_known_help_and_empty_result(void **st)
