@@ -239,8 +239,7 @@ static int parse_comment(sb_prom_parser *p, cur *c, sb_prom_item *it)
         if (p->family_help)
             return fail(p, SB_EINVAL, "second HELP line for %s", it->name);
         p->family_help = true;
-        if (c->p < c->end)
-            c->p++; /* the one blank before the text */
+        skip_blanks(c); /* the text starts at its first non-blank */
         it->kind = SB_PROM_HELP;
         return read_help(p, c, &it->help) < 0 ? SB_EINVAL : 1;
     }

@@ -98,6 +98,7 @@ static void test_prom_parse_accepts_every_construct(void **st)
         {"# HELP a Some \\\\ help\\n text\n", "H a [Some \\ help\n text]\n"},
         {"# HELP a\n", "H a []\n"},
         {"#HELP a x\n", "H a [x]\n"},
+        {"# HELP a \t  x y \n", "H a [x y ]\n"},
         {"# TYPE a counter\na 1", "T a 1\nS a{} 1 1\n"},
         {"# TYPE a gauge\n# HELP a h\na 1", "T a 2\nH a [h]\nS a{} 1 2\n"},
         {"# TYPE a untyped\na 1", "T a 0\nS a{} 1 0\n"},
