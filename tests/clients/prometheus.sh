@@ -81,7 +81,7 @@ start_on_port() {
 		fi
 		"${@//PORT/$port}" >"$tmp/$name.log" 2>&1 &
 		pid=$!
-		for ((i = 0; i < 200; i++)); do
+		for ((i = 0; i < 600; i++)); do # 60 s
 			if curl -fsS -o /dev/null "http://127.0.0.1:$port$check" 2>/dev/null; then
 				pids+=("$pid")
 				echo "$port"
