@@ -458,7 +458,14 @@ static int init_target(target *t, struct sb_scraper *s,
         src->interval_ns ? src->interval_ns : SB_SCRAPE_INTERVAL_DEF;
     t->url = strdup(src->url);
     t->job = strdup(src->job && src->job[0] ? src->job : DEFAULT_JOB);
-    return t->url && t->job ? 0 : SB_ENOMEM;
+    if (t->url == NULL || t->job == NULL)
+        return SB_ENOMEM;
+    SB_LOG(&s->log, SB_LOG_INFO,
+           "scrape_target url=%s job=%s instance=%s interval_ms=%lld",
+           sb__log_quote(t->url, u, sizeof u),
+           sb__log_quote(t->job, r, sizeof r), t->instance,
+           (long long)(t->interval_ns / 1000000));
+    return 0;
 }
 
 static int init_sync(struct sb_scraper *s)
