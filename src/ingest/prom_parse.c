@@ -9,8 +9,14 @@
  * the line's length plus one, because every string copied is followed in
  * the line by at least one byte that is not copied (a separator or a
  * quote), except the last one.
+ *
+ * Families live in an open-addressing hash table (linear probing, keyed
+ * SipHash since names come from the target, at most half full), each
+ * with an owned copy of its name; their number is capped by max_samples.
  */
 #include "ingest/prom_parse.h"
+
+#include "common/hash.h"
 
 #include <errno.h>
 #include <math.h>
@@ -24,6 +30,12 @@ typedef struct cur {
     const char *p, *end;
     char *out; /* next free byte of the scratch buffer */
 } cur;
+
+struct sb_prom_family {
+    char *name; /* NULL: empty slot */
+    int type;
+    bool help, typed, samples;
+};
 
 static const char *const type_words[] = {"untyped", "counter", "gauge",
                                          "histogram", "summary"};
@@ -58,13 +70,19 @@ int sb__prom_parser_init(sb_prom_parser *p, const char *data, size_t len,
         p->lim.max_labels = SB_LABELS_MAX;
     if (p->lim.max_samples == 0)
         p->lim.max_samples = SB_PROM_SAMPLES_MAX;
+    sb__hash_random_key(p->hash_key);
     p->scratch = malloc(p->lim.max_line + 1);
     return p->scratch != NULL ? 0 : SB_ENOMEM;
 }
 
 void sb__prom_parser_free(sb_prom_parser *p)
 {
+    for (size_t i = 0; i < p->fams_cap; i++)
+        free(p->fams[i].name);
+    free(p->fams);
     free(p->scratch);
+    p->fams = NULL;
+    p->fams_cap = p->nfams = 0;
     p->scratch = NULL;
 }
 
@@ -188,6 +206,100 @@ static bool parse_time(const char *t, size_t n, int64_t *out)
     return true;
 }
 
+/* ------------------------------------------------------------ families */
+
+static size_t fam_slot(const sb_prom_parser *p, const char *name, size_t n)
+{
+    size_t mask = p->fams_cap - 1;
+    size_t i = (size_t)sb__siphash24(p->hash_key, name, n) & mask;
+
+    while (p->fams[i].name != NULL && (strncmp(p->fams[i].name, name, n) != 0 ||
+                                       p->fams[i].name[n] != '\0'))
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* The family named name[0..n), or NULL. */
+static struct sb_prom_family *fam_find(const sb_prom_parser *p,
+                                       const char *name, size_t n)
+{
+    struct sb_prom_family *f;
+
+    if (p->fams_cap == 0)
+        return NULL;
+    f = &p->fams[fam_slot(p, name, n)];
+    return f->name != NULL ? f : NULL;
+}
+
+static int fam_grow(sb_prom_parser *p)
+{
+    size_t cap = p->fams_cap ? 2 * p->fams_cap : 64;
+    struct sb_prom_family *old = p->fams;
+    size_t old_cap = p->fams_cap;
+
+    p->fams = calloc(cap, sizeof *p->fams);
+    if (p->fams == NULL) {
+        p->fams = old;
+        return SB_ENOMEM;
+    }
+    p->fams_cap = cap;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (old[i].name != NULL)
+            p->fams[fam_slot(p, old[i].name, strlen(old[i].name))] = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+/* The family named name, created untyped when new. NULL with p failed. */
+static struct sb_prom_family *fam_get(sb_prom_parser *p, const char *name)
+{
+    size_t n = strlen(name);
+    struct sb_prom_family *f = fam_find(p, name, n);
+
+    if (f != NULL)
+        return f;
+    if (p->nfams == p->lim.max_samples) {
+        fail(p, SB_ETOOLARGE, "more than %zu metric families",
+             p->lim.max_samples);
+        return NULL;
+    }
+    if ((p->nfams + 1) * 2 > p->fams_cap && fam_grow(p) < 0) {
+        fail(p, SB_ENOMEM, "out of memory");
+        return NULL;
+    }
+    f = &p->fams[fam_slot(p, name, n)];
+    f->name = strdup(name);
+    if (f->name == NULL) {
+        fail(p, SB_ENOMEM, "out of memory");
+        return NULL;
+    }
+    f->type = SB_PROM_UNTYPED;
+    p->nfams++;
+    return f;
+}
+
+/* The existing family X of type `type` when name is X + one of the
+ * suffixes, else NULL. */
+static struct sb_prom_family *fam_base(const sb_prom_parser *p,
+                                       const char *name, int type,
+                                       const char *const *suffixes)
+{
+    size_t n = strlen(name);
+
+    for (; *suffixes != NULL; suffixes++) {
+        size_t k = strlen(*suffixes);
+        struct sb_prom_family *f;
+
+        if (n <= k || strcmp(name + n - k, *suffixes) != 0)
+            continue;
+        f = fam_find(p, name, n - k);
+        if (f != NULL && f->type == type)
+            return f;
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------------ comments */
 
 /* Copies the rest of the line, unescaping \\ and \n, to scratch. */
@@ -208,16 +320,10 @@ static int read_help(sb_prom_parser *p, cur *c, const char **out)
     return 0;
 }
 
-static void new_family(sb_prom_parser *p, const char *name, int type)
-{
-    snprintf(p->family, sizeof p->family, "%s", name);
-    p->family_type = type;
-    p->family_help = p->family_typed = p->family_samples = false;
-}
-
 /* # HELP and # TYPE lines; 1 with an item, 0 for a plain comment. */
 static int parse_comment(sb_prom_parser *p, cur *c, sb_prom_item *it)
 {
+    struct sb_prom_family *f;
     const char *w, *t;
     size_t wn, tn;
     bool help;
@@ -233,27 +339,26 @@ static int parse_comment(sb_prom_parser *p, cur *c, sb_prom_item *it)
     if (it->name == NULL || (c->p < c->end && !blank(*c->p)))
         return fail(p, SB_EINVAL, "invalid metric name in %s line",
                     help ? "HELP" : "TYPE");
-    if (strcmp(it->name, p->family) != 0)
-        new_family(p, it->name, SB_PROM_UNTYPED);
+    if ((f = fam_get(p, it->name)) == NULL)
+        return p->failed;
     if (help) {
-        if (p->family_help)
+        if (f->help)
             return fail(p, SB_EINVAL, "second HELP line for %s", it->name);
-        p->family_help = true;
+        f->help = true;
         skip_blanks(c); /* the text starts at its first non-blank */
         it->kind = SB_PROM_HELP;
         return read_help(p, c, &it->help) < 0 ? SB_EINVAL : 1;
     }
-    if (p->family_typed || p->family_samples)
+    if (f->typed || f->samples)
         return fail(p, SB_EINVAL, "%s TYPE line for %s",
-                    p->family_typed ? "second" : "samples before the",
-                    it->name);
+                    f->typed ? "second" : "samples before the", it->name);
     skip_blanks(c);
     tn = read_token(c, &t);
     skip_blanks(c);
     for (int i = 0; i < 5 && c->p == c->end; i++) {
         if (word_is(t, tn, type_words[i])) {
-            p->family_typed = true;
-            p->family_type = it->type = i;
+            f->typed = true;
+            f->type = it->type = i;
             it->kind = SB_PROM_TYPE;
             return 1;
         }
@@ -346,43 +451,30 @@ static const char *label_of(const sb_prom_item *it, const char *key)
     return NULL;
 }
 
-/* True when name is family followed by one of the suffixes. */
-static bool family_member(const char *family, const char *name,
-                          const char *const *suffixes)
-{
-    size_t n = strlen(family);
-
-    if (strncmp(family, name, n) != 0)
-        return false;
-    for (; *suffixes != NULL; suffixes++) {
-        if (strcmp(name + n, *suffixes) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* Places the sample in the current family or a new untyped one, and
- * checks the le / quantile label a histogram / summary needs. */
+/* Places the sample in its family (see prom_parse.h) and checks the le
+ * or quantile label a histogram bucket or a summary quantile needs. */
 static int classify(sb_prom_parser *p, sb_prom_item *it)
 {
-    static const char *const plain[] = {"", NULL};
+    static const char *const summ[] = {"_count", "_sum", NULL};
     static const char *const hist[] = {"_bucket", "_count", "_sum", NULL};
-    static const char *const summ[] = {"", "_count", "_sum", NULL};
-    const char *const *sfx = p->family_type == SB_PROM_HISTOGRAM ? hist
-                             : p->family_type == SB_PROM_SUMMARY ? summ
-                                                                 : plain;
+    static const char *const bucket[] = {"_bucket", NULL};
+    size_t n = strlen(it->name);
+    struct sb_prom_family *f = fam_find(p, it->name, n);
     const char *need = NULL, *v;
     double d;
 
-    if (!family_member(p->family, it->name, sfx))
-        new_family(p, it->name, SB_PROM_UNTYPED);
-    p->family_samples = true;
-    it->type = p->family_type;
-    if (it->type == SB_PROM_HISTOGRAM &&
-        family_member(p->family, it->name, hist) &&
-        strcmp(it->name + strlen(p->family), "_bucket") == 0)
+    if (f == NULL)
+        f = fam_base(p, it->name, SB_PROM_SUMMARY, summ);
+    if (f == NULL)
+        f = fam_base(p, it->name, SB_PROM_HISTOGRAM, hist);
+    if (f == NULL && (f = fam_get(p, it->name)) == NULL)
+        return p->failed;
+    f->samples = true;
+    it->type = f->type;
+    if (f->type == SB_PROM_HISTOGRAM &&
+        fam_base(p, it->name, SB_PROM_HISTOGRAM, bucket) == f)
         need = "le";
-    if (it->type == SB_PROM_SUMMARY && strcmp(it->name, p->family) == 0)
+    if (f->type == SB_PROM_SUMMARY && strcmp(it->name, f->name) == 0)
         need = "quantile";
     if (need == NULL)
         return 0;

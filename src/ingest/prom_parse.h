@@ -19,14 +19,13 @@
  * NaN, Inf, +Inf, -Inf in any case; out of range is an error); a
  * timestamp is an int64 of milliseconds.
  *
- * Families: a sample belongs to the family of the last HELP/TYPE line
- * when its name is that family's, or for a histogram F its F_bucket
- * (which needs a numeric le label), F_count or F_sum, for a summary F
- * (which needs a numeric quantile label), F_count or F_sum; any other
- * sample starts an untyped family of its own. A second HELP or TYPE line
- * for the current family, or a TYPE line after its samples, is an error.
- * (Only the current family is tracked: a family split by others is not
- * detected.)
+ * Families, as Go's text parser (promtool) tracks them over the whole
+ * input: a sample belongs to the family of its name when one exists,
+ * else for X_count or X_sum to a summary or histogram family X, for
+ * X_bucket to a histogram family X (which needs a numeric le label); any
+ * other sample creates an untyped family of its own name. A sample named
+ * X of a summary X needs a numeric quantile label. A second HELP or TYPE
+ * line for a family, or a TYPE line after its samples, is an error.
  *
  * Every error names the line and the reason; the caller is expected to
  * drop the whole input.
@@ -54,7 +53,8 @@ enum sb_prom_type {
 typedef struct sb_prom_limits {
     size_t max_line;    /* bytes in one line; 64 KiB */
     size_t max_labels;  /* labels on one sample; SB_LABELS_MAX */
-    size_t max_samples; /* samples in the input; 100,000 */
+    size_t max_samples; /* samples in the input; 100,000; also the
+                           cap on metric families */
 } sb_prom_limits;
 
 #define SB_PROM_LINE_MAX    (64 * 1024)
@@ -80,9 +80,9 @@ typedef struct sb_prom_parser {
     sb_prom_limits lim;
     size_t nsamples;
     char *scratch; /* unescaped strings of the current line, owned */
-    char family[SB_NAME_MAX + 1];
-    int family_type;
-    bool family_help, family_typed, family_samples;
+    struct sb_prom_family *fams; /* open-addressing table, owned */
+    size_t nfams, fams_cap;      /* cap is 0 or a power of two */
+    uint8_t hash_key[16];
     int failed;    /* the error returned, 0 while none */
     char err[200]; /* "line N: reason" after an error */
 } sb_prom_parser;

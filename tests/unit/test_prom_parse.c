@@ -30,6 +30,14 @@ static int render(const char *text, const sb_prom_limits *lim, char *out,
     size_t at = 0;
     int rc;
 
+    if (out == NULL) { /* parse only */
+        assert_int_equal(sb__prom_parser_init(&p, text, strlen(text), lim), 0);
+        while ((rc = sb__prom_next(&p, &it)) == 1)
+            ;
+        *pp = p;
+        sb__prom_parser_free(&p);
+        return rc;
+    }
     out[0] = '\0';
     assert_int_equal(sb__prom_parser_init(&p, text, strlen(text), lim), 0);
     while ((rc = sb__prom_next(&p, &it)) == 1) {
@@ -110,6 +118,13 @@ static void test_prom_parse_accepts_every_construct(void **st)
          "T s 4\nS s{quantile=0.5} 1 4\nS s_count{} 2 4\nS s_sum{} 3 4\n"},
         {"# TYPE c counter\nc_total 1", "T c 1\nS c_total{} 1 0\n"},
         {"a 1\na 2", "S a{} 1 0\nS a{} 2 0\n"},
+        /* Families are tracked over the whole input, not only the last. */
+        {"# TYPE s summary\nother 1\ns_count 2",
+         "T s 4\nS other{} 1 0\nS s_count{} 2 4\n"},
+        {"# TYPE h histogram\nx 1\nh_bucket{le=\"1\"} 1",
+         "T h 3\nS x{} 1 0\nS h_bucket{le=1} 1 3\n"},
+        {"a_count 1\n# TYPE a summary\na_count 2",
+         "S a_count{} 1 0\nT a 4\nS a_count{} 2 0\n"},
     };
     char out[1024];
 
@@ -174,6 +189,14 @@ static void test_prom_parse_rejects_malformed_lines(void **st)
          "line 2: h_bucket needs a numeric le label"},
         {"# TYPE h histogram\nh_bucket{le=\"x\"} 1", SB_EINVAL,
          "line 2: h_bucket needs a numeric le label"},
+        {"# TYPE a gauge\na 1\nb 1\n# TYPE a gauge", SB_EINVAL,
+         "line 4: second TYPE line for a"},
+        {"a 1\nb 2\n# HELP a x\n# HELP a y", SB_EINVAL,
+         "line 4: second HELP line for a"},
+        {"a 1\nb 2\n# TYPE a gauge", SB_EINVAL,
+         "line 3: samples before the TYPE line for a"},
+        {"# TYPE h histogram\nx 1\nh_bucket 1", SB_EINVAL,
+         "line 3: h_bucket needs a numeric le label"},
         {"# TYPE s summary\ns 1", SB_EINVAL,
          "line 2: s needs a numeric quantile label"},
     };
@@ -236,6 +259,10 @@ static void test_prom_parse_enforces_limits(void **st)
         render("a{x=\"1\",y=\"2\",z=\"3\"} 1", &lim, out, sizeof out, &p),
         SB_ETOOLARGE);
     assert_string_equal(p.err, "line 1: more than 2 labels");
+    assert_int_equal(render("# HELP a x\n# HELP b x\n# TYPE c gauge\nd 1", &lim,
+                            out, sizeof out, &p),
+                     SB_ETOOLARGE);
+    assert_string_equal(p.err, "line 4: more than 3 metric families");
 }
 
 static void test_prom_parse_limits_names_and_label_values(void **st)
@@ -260,6 +287,21 @@ static void test_prom_parse_limits_names_and_label_values(void **st)
     assert_int_equal(render(in, NULL, out, sizeof out, NULL), 0);
 }
 
+static void test_prom_parse_family_table_survives_growth(void **st)
+{
+    static char in[32 * 1024];
+    size_t at = 0;
+    sb_prom_parser p;
+
+    (void)st;
+    for (int i = 0; i < 1000; i++)
+        at += (size_t)snprintf(in + at, sizeof in - at,
+                               "# TYPE f%d gauge\nf%d %d\n", i, i, i);
+    snprintf(in + at, sizeof in - at, "# TYPE f%d counter\n", 617);
+    assert_int_equal(render(in, NULL, NULL, 0, &p), SB_EINVAL);
+    assert_string_equal(p.err, "line 2001: second TYPE line for f617");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_prom_parse_nul_byte_is_rejected),
         cmocka_unit_test(test_prom_parse_enforces_limits),
         cmocka_unit_test(test_prom_parse_limits_names_and_label_values),
+        cmocka_unit_test(test_prom_parse_family_table_survives_growth),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
