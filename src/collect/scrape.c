@@ -373,8 +373,9 @@ static void report(target *t, bool up, size_t nsamples, const char *why)
     sb__log_quote(t->url, u, sizeof u);
     if (up && t->last_up != 1)
         SB_LOG(lg, SB_LOG_INFO, "scrape_up url=%s samples=%zu", u, nsamples);
-    if (!up && (t->last_up != 0 ||
-                sb__ratelimit_allow(&t->rl, sb_time_now(), &suppressed)))
+    /* A change to failed is always logged (and uses up the window). */
+    if (!up && (sb__ratelimit_allow(&t->rl, sb_time_now(), &suppressed) ||
+                t->last_up != 0))
         SB_LOG(lg, SB_LOG_WARN,
                "scrape_failed url=%s reason=%s suppressed=%llu", u,
                sb__log_quote(why, w, sizeof w), (unsigned long long)suppressed);
