@@ -105,13 +105,45 @@ static char *copy_str(batch *b, const char *s)
     return d;
 }
 
-static const char *target_key(const char *key)
+#define EXPORTED     "exported_"
+#define EXPORTED_LEN (sizeof EXPORTED - 1)
+
+static bool is_target_key(const char *key)
 {
-    if (strcmp(key, "job") == 0)
-        return "exported_job";
-    if (strcmp(key, "instance") == 0)
-        return "exported_instance";
-    return NULL;
+    return strcmp(key, "job") == 0 || strcmp(key, "instance") == 0;
+}
+
+static bool has_key(const sb_prom_item *it, const char *key)
+{
+    for (size_t i = 0; i < it->nlabels; i++) {
+        if (strcmp(it->labels[i].key, key) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Copies the key under which a sample's own job or instance label is
+ * kept: "exported_" prepended as often as needed to differ from every
+ * label of the sample, as Prometheus does (so scraping a target that
+ * itself exposes scraped series keeps every label). At most nlabels + 1
+ * prefixes are needed.
+ */
+static const char *exported_key(batch *b, const sb_prom_item *it,
+                                const char *key)
+{
+    char buf[EXPORTED_LEN * (SB_LABELS_MAX + 1) + SB_LABEL_KEY_MAX + 1];
+    size_t n = strlen(key), k = 0;
+
+    if (n > SB_LABEL_KEY_MAX)
+        n = SB_LABEL_KEY_MAX;
+    do {
+        memcpy(buf + k * EXPORTED_LEN, EXPORTED, EXPORTED_LEN);
+        k++;
+        memcpy(buf + k * EXPORTED_LEN, key, n);
+        buf[k * EXPORTED_LEN + n] = '\0';
+    } while (has_key(it, buf) && k <= SB_LABELS_MAX);
+    return copy_str(b, buf);
 }
 
 /* Copies one sample with its labels, job and instance. */
@@ -131,9 +163,9 @@ static int add_sample(batch *b, const sb_prom_item *it, const sb_label *extra,
     s->time_ns = it->has_time ? it->time_ms * 1000000 : now_ns;
     s->labels = l;
     for (size_t i = 0; i < it->nlabels; i++) {
-        const char *k = target_key(it->labels[i].key);
+        const char *k = it->labels[i].key;
 
-        l[i].key = k != NULL ? k : copy_str(b, it->labels[i].key);
+        l[i].key = is_target_key(k) ? exported_key(b, it, k) : copy_str(b, k);
         l[i].value = copy_str(b, it->labels[i].value);
     }
     l[it->nlabels] = extra[0];
@@ -163,7 +195,10 @@ static int measure(const char *body, size_t len, const sb_prom_limits *lim,
         nl += it.nlabels + EXTRA_LABELS;
         nt += strlen(it.name) + 1;
         for (size_t i = 0; i < it.nlabels; i++)
-            nt += strlen(it.labels[i].key) + strlen(it.labels[i].value) + 2;
+            nt += strlen(it.labels[i].key) + strlen(it.labels[i].value) + 2 +
+                  (is_target_key(it.labels[i].key)
+                       ? EXPORTED_LEN * (it.nlabels + 1)
+                       : 0);
         rc = 0;
     }
     if (rc < 0)

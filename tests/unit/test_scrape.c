@@ -93,23 +93,34 @@ static void test_scrape_ingest_labels_and_self_series(void **st)
              "# HELP temp Temperature.\n# TYPE temp gauge\n"
              "temp{room=\"a\"} 21.5\n"
              "temp{job=\"x\",instance=\"y\"} 3\n"
+             "temp{job=\"x\",exported_job=\"z\"} 4\n"
              "old 7 %lld\n",
              ts_ms);
     assert_int_equal(sb__scrape_ingest(s, body, strlen(body), "node", "h:1",
                                        now, 0.25, &n, err, sizeof err),
                      0);
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 4);
     {
         const char *kv[] = {"room", "a", "job", "node", "instance", "h:1"};
         const char *kv2[] = {
             "exported_job", "x",    "exported_instance", "y",
             "job",          "node", "instance",          "h:1"};
         const char *self[] = {"job", "node", "instance", "h:1"};
+        const char *kv3[] = {"exported_exported_job",
+                             "x",
+                             "exported_job",
+                             "z",
+                             "job",
+                             "node",
+                             "instance",
+                             "h:1"};
 
         assert_int_equal(sb_test_value_at(s, "temp", kv, 3, now, &v), 1);
         assert_true(v == 21.5);
         assert_int_equal(sb_test_value_at(s, "temp", kv2, 4, now, &v), 1);
         assert_true(v == 3);
+        assert_int_equal(sb_test_value_at(s, "temp", kv3, 4, now, &v), 1);
+        assert_true(v == 4);
         assert_int_equal(
             sb_test_value_at(s, "old", self, 2, (int64_t)ts_ms * 1000000, &v),
             1);
@@ -122,7 +133,7 @@ static void test_scrape_ingest_labels_and_self_series(void **st)
         assert_true(v == 0.25);
         assert_int_equal(
             sb_test_value_at(s, "scrape_samples_scraped", self, 2, now, &v), 1);
-        assert_true(v == 3);
+        assert_true(v == 4);
     }
     sb_store_destroy(s);
 }
