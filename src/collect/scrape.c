@@ -484,6 +484,10 @@ static int init_target(target *t, struct sb_scraper *s,
         reason = "the interval must be at least 100ms";
         rc = SB_EINVAL;
     }
+    if (rc == 0 && src->job != NULL && strlen(src->job) > SB_LABEL_VALUE_MAX) {
+        reason = "the job is longer than a label value may be";
+        rc = SB_EINVAL;
+    }
     if (rc < 0) {
         SB_LOG(&s->log, SB_LOG_ERROR, "scrape_invalid url=%s reason=%s",
                sb__log_quote(src->url ? src->url : "", u, sizeof u),
