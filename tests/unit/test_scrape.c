@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define NS 1000000000LL
 
@@ -192,6 +193,66 @@ static void test_scrape_ingest_limits_labels_to_leave_room(void **st)
     sb_store_destroy(s);
 }
 
+static void test_scraper_refuses_bad_targets(void **st)
+{
+    const sb_scrape_target bad[] = {
+        {"ftp://127.0.0.1/", 0, NULL},
+        {"http://127.0.0.1:1/", 1000000, NULL}, /* 1ms */
+        {NULL, 0, NULL},
+    };
+    sb_logger lg = {NULL, NULL, SB_LOG_DEBUG};
+    sb_store *s = new_store();
+
+    (void)st;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sb_scraper *sc = (sb_scraper *)&lg; /* must be reset to NULL */
+
+        assert_int_equal(sb__scraper_start(s, &bad[i], 1, &lg, &sc), SB_EINVAL);
+        assert_null(sc);
+    }
+    sb_store_destroy(s);
+}
+
+/* A target nobody listens on: up 0 lands in the store, stop joins. */
+static void test_scraper_writes_up_zero_for_a_dead_target(void **st)
+{
+    const sb_scrape_target t = {"http://127.0.0.1:1/metrics", 100 * 1000000LL,
+                                "dead"};
+    const char *kv[] = {"job", "dead", "instance", "127.0.0.1:1"};
+    sb_logger lg = {NULL, NULL, SB_LOG_DEBUG};
+    sb_store *s = new_store();
+    sb_scraper *sc = NULL;
+    bool seen = false;
+
+    (void)st;
+    assert_int_equal(sb__scraper_start(s, &t, 1, &lg, &sc), 0);
+    for (int i = 0; i < 600 && !seen; i++) { /* up to a minute */
+        sb_query q;
+        sb_result *res = NULL;
+        const char *name = "up";
+
+        sb_query_init(&q);
+        q.names = &name;
+        q.nnames = 1;
+        q.latest = true;
+        assert_int_equal(sb_store_query(s, &q, &res), 0);
+        if (sb_result_point_count(res) == 1) {
+            sb_sample p;
+
+            sb_result_get_point(res, 0, &p);
+            assert_true(sb_test_labels_equal(&p, kv, 2));
+            assert_true(p.value == 0);
+            seen = true;
+        }
+        sb_result_free(res);
+        if (!seen)
+            nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+    }
+    sb__scraper_stop(sc);
+    assert_true(seen);
+    sb_store_destroy(s);
+}
+
 /* ------------------------------------------------------------ options */
 
 static int parse(const char *const *argv, int argc, const char *const *envp,
@@ -266,6 +327,8 @@ int main(void)
         cmocka_unit_test(test_scrape_ingest_labels_and_self_series),
         cmocka_unit_test(test_scrape_ingest_failure_stores_nothing),
         cmocka_unit_test(test_scrape_ingest_limits_labels_to_leave_room),
+        cmocka_unit_test(test_scraper_refuses_bad_targets),
+        cmocka_unit_test(test_scraper_writes_up_zero_for_a_dead_target),
         cmocka_unit_test(test_scrape_flags_parse),
         cmocka_unit_test(test_scrape_flags_refuse_bad_values),
     };
