@@ -29,7 +29,7 @@ build: deps
 run: build
 	./$(BUILD)/scoreboard serve $(ARGS)
 
-# Every suite: gcc build (unit, e2e, stress, valgrind), clang with
+# Every suite: gcc build (unit, e2e, stress, valgrind, clients), clang with
 # AddressSanitizer+UBSan (unit, e2e), clang with ThreadSanitizer (stress,
 # unit, e2e), the libFuzzer targets briefly, the clang-format check, and
 # bench-smoke (every benchmark workload once, so the harness cannot rot).

@@ -208,6 +208,18 @@ void sb_log_stderr(void *ud, int level, const char *line);
 /* Parses "error", "warn", "info" or "debug". Returns the level or -1. */
 int sb_log_level_parse(const char *name);
 
+/*
+ * A Prometheus target the server scrapes (text format 0.0.4) into the
+ * store, every sample labelled job and instance (host:port of the URL),
+ * plus up, scrape_duration_seconds and scrape_samples_scraped per
+ * target. Strings are copied by sb_server_start().
+ */
+typedef struct sb_scrape_target {
+    const char *url;     /* http:// or https:// */
+    int64_t interval_ns; /* 0 = 10s; at least 100ms */
+    const char *job;     /* the job label; NULL = "scrape" */
+} sb_scrape_target;
+
 typedef struct sb_server_options {
     const char *listen;              /* "HOST:PORT", "[V6]:PORT"; default
                                         "127.0.0.1:8080"; port 0 picks one */
@@ -227,6 +239,8 @@ typedef struct sb_server_options {
     /* StatsD receiver on UDP and TCP at "HOST:PORT" (port 0 picks one,
      * logged as `statsd_listening address=`); NULL = off (the default). */
     const char *statsd_listen;
+    const sb_scrape_target *scrape; /* Prometheus targets to pull */
+    size_t nscrape;
 } sb_server_options;
 
 void sb_server_options_init(sb_server_options *opts);

@@ -13,6 +13,8 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config clang clang-format
 	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev zlib1g-dev)
 test_pkgs=(libcmocka-dev libclang-rt-14-dev valgrind curl nodejs)
+# Real clients of tests/clients/ (Prometheus server, promtool, exporter).
+test_pkgs+=(prometheus prometheus-node-exporter)
 bench_pkgs=(wrk golang-go victoria-metrics curl procps)
 
 groups=("$@")

@@ -51,7 +51,22 @@ typedef struct sb_cli_serve {
 
     /* --statsd address or NULL; borrowed from argv or the environment. */
     const char *statsd;
+    sb_scrape_target *scrape; /* --scrape targets; url and job owned */
+    size_t nscrape;
+    size_t scrape_cap;
 } sb_cli_serve;
+
+/*
+ * Adds a --scrape target from "URL[,INTERVAL[,JOB]]" (scrape_opt.c): the
+ * URL ends at the first comma (write a comma inside a URL as %2C), must
+ * be http:// or https:// with a host; INTERVAL is a duration of at least
+ * 100ms (default 10s); JOB is the job label (default "scrape"), printable
+ * ASCII without spaces or commas, at most 128 bytes. With from_env, v
+ * holds several specs separated by spaces. 0, SB_EINVAL or SB_ENOMEM.
+ */
+int sb__cli_add_scrape(sb_cli_serve *o, const char *src, const char *v,
+                       bool from_env, char *err, size_t errn);
+void sb__cli_scrape_free(sb_cli_serve *o);
 
 /*
  * Parses `serve` flags. Defaults, then environment variables for flags not

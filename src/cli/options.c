@@ -34,6 +34,7 @@ enum serve_flag {
     F_NO_PROCESS,
     F_NO_SYSTEM,
     F_STATSD,
+    F_SCRAPE,
     F_HELP,
     F_COUNT
 };
@@ -57,6 +58,7 @@ static const flag_def serve_flags[F_COUNT] = {
     [F_NO_PROCESS] = {"no-process", NULL, false},
     [F_NO_SYSTEM] = {"no-system", NULL, false},
     [F_STATSD] = {"statsd", "SCOREBOARD_STATSD", true},
+    [F_SCRAPE] = {"scrape", "SCOREBOARD_SCRAPE", true},
     [F_HELP] = {"help", NULL, false},
 };
 
@@ -302,6 +304,8 @@ static int apply(sb_cli_serve *o, int id, const char *src, const char *v,
     case F_STATSD:
         o->statsd = v;
         return check_listen(src, v, err, errn);
+    case F_SCRAPE:
+        return sb__cli_add_scrape(o, src, v, from_env, err, errn);
     default:
         return fail(err, errn, "internal error: flag %d", id);
     }
@@ -420,6 +424,7 @@ void sb__cli_serve_free(sb_cli_serve *o)
     o->cors_env = NULL;
     o->ncors = 0;
     o->cors_cap = 0;
+    sb__cli_scrape_free(o);
 }
 
 /* ------------------------------------------------------------- push */
@@ -675,6 +680,10 @@ void sb__cli_usage(FILE *f)
           "  --statsd ADDR:PORT   receive StatsD lines over UDP and TCP on\n"
           "                       ADDR:PORT; port 0 picks a free one\n"
           "                       (SCOREBOARD_STATSD, default off)\n"
+          "  --scrape URL[,DUR[,JOB]]  pull a Prometheus target every DUR\n"
+          "                       (default 10s) with job=JOB (default\n"
+          "                       scrape); repeatable (SCOREBOARD_SCRAPE,\n"
+          "                       space-separated)\n"
           "Flags take '--flag value' or '--flag=value' and override the\n"
           "environment.\n"
           "\n"

@@ -55,6 +55,8 @@ static void fill_server_options(const sb_cli_serve *o, sb_server_options *so)
     so->collect_process = !o->no_process;
     so->collect_system = !o->no_system;
     so->statsd_listen = o->statsd;
+    so->scrape = o->scrape;
+    so->nscrape = o->nscrape;
     so->log_level = o->log_level;
     so->log = sb_log_stderr;
     so->log_ud = NULL;

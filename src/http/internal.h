@@ -80,6 +80,7 @@ struct sb_server {
     sb_runner *runner;
     sb_statsd_agg *statsd_agg;                /* NULL without --statsd */
     struct sb_statsd_server *statsd_listener; /* stopped before runner */
+    struct sb_scraper *scraper;               /* NULL without scrape targets */
 
     sb_ratelimit errlimit; /* 4xx/5xx request lines */
     sb_ratelimit mhdlimit; /* MHD's own diagnostics */
@@ -135,10 +136,12 @@ unsigned sb__method_lookup(const char *method);
 
 /* Response flags for sb__respond(). */
 enum {
-    SB_RESP_JSON = 1 << 0,    /* Content-Type: application/json */
-    SB_RESP_VARY_AE = 1 << 1, /* Vary: Accept-Encoding */
-    SB_RESP_GZIP = 1 << 2,    /* the body is gzip (Content-Encoding) */
-    SB_RESP_NO_CORS = 1 << 3, /* no Access-Control-Allow-Origin */
+    SB_RESP_JSON = 1 << 0,        /* Content-Type: application/json */
+    SB_RESP_VARY_AE = 1 << 1,     /* Vary: Accept-Encoding */
+    SB_RESP_GZIP = 1 << 2,        /* the body is gzip (Content-Encoding) */
+    SB_RESP_NO_CORS = 1 << 3,     /* no Access-Control-Allow-Origin */
+    SB_RESP_PROM = 1 << 4,        /* Content-Type: Prometheus text 0.0.4 */
+    SB_RESP_VARY_ACCEPT = 1 << 5, /* Vary: Accept (format negotiated) */
 };
 
 /* Adds the common headers (flags above, caching, CORS) to r, queues it
@@ -159,6 +162,11 @@ enum MHD_Result sb__respond_options(struct MHD_Connection *c, sb_request *rq);
 enum MHD_Result sb__respond_json(struct MHD_Connection *c, sb_request *rq,
                                  unsigned status, sb_buf *body,
                                  bool compressible);
+/* The same for any body: flags carry the Content-Type (SB_RESP_JSON or
+ * SB_RESP_PROM) and any Vary flags. */
+enum MHD_Result sb__respond_buf(struct MHD_Connection *c, sb_request *rq,
+                                unsigned status, sb_buf *body,
+                                bool compressible, int flags);
 /* The Allow header value of a route. */
 const char *sb__route_allow(unsigned route);
 /* True when the request's Accept-Encoding admits gzip. */
@@ -174,7 +182,11 @@ bool sb__request_accepts_gzip(struct MHD_Connection *c);
  * the client reads, so at most about one chunk is buffered per request.
  */
 enum MHD_Result sb__respond_points(struct MHD_Connection *c, sb_request *rq,
-                                   sb_result *res);
+                                   sb_result *res, bool vary_accept);
+/* The same in the Prometheus text format (prom_text.h). vary_accept adds
+ * Vary: Accept (the format was negotiated from the Accept header). */
+enum MHD_Result sb__respond_prom(struct MHD_Connection *c, sb_request *rq,
+                                 sb_result *res, bool vary_accept);
 
 /* ------------------------------------------------------------- gzip.c */
 
@@ -222,6 +234,16 @@ const char *sb__cors_allow_origin(const char *const *origins, size_t n,
  * the API allows cross-origin (Content-Type, Accept, Accept-Encoding;
  * case-insensitive). NULL or empty is allowed. */
 bool sb__cors_headers_ok(const char *requested);
+
+/* Body formats of GET /metrics. */
+enum sb_format { SB_FORMAT_JSON, SB_FORMAT_PROM };
+
+/* The format an Accept header value (NULL = absent) prefers: the
+ * Prometheus text format when text/plain or application/openmetrics-text
+ * has a higher q-value than application/json (each taken from its most
+ * specific matching media range, q=1 by default), JSON otherwise, also
+ * on ties, an absent or unparseable header. */
+int sb__negotiate_format(const char *accept);
 
 /* True when the comma-separated Content-Encoding value means identity. */
 bool sb__identity_encoding(const char *value);

@@ -183,10 +183,10 @@ void sb__params_free(sb_params *p)
 /* ------------------------------------------------------- route params */
 
 /* The keys the read routes know; each route allows a subset. */
-enum key_id { K_NAME, K_SINCE, K_UNTIL, K_LIMIT, K_LATEST, K_COUNT };
+enum key_id { K_NAME, K_SINCE, K_UNTIL, K_LIMIT, K_LATEST, K_FORMAT, K_COUNT };
 
-static const char *const key_names[K_COUNT] = {"name", "since", "until",
-                                               "limit", "latest"};
+static const char *const key_names[K_COUNT] = {"name",  "since",  "until",
+                                               "limit", "latest", "format"};
 
 static int key_lookup(const char *key, int route)
 {
@@ -253,6 +253,21 @@ static int parse_bool(const char *v, bool *out, char *err, size_t errlen)
     return SB_EINVAL;
 }
 
+/* prometheus or json. */
+static int parse_format(const char *v, int *out, char *err, size_t errlen)
+{
+    if (strcmp(v, "prometheus") == 0) {
+        *out = SB_PARAMS_FORMAT_PROMETHEUS;
+        return 0;
+    }
+    if (strcmp(v, "json") == 0) {
+        *out = SB_PARAMS_FORMAT_JSON;
+        return 0;
+    }
+    set_err(err, errlen, "format: expected prometheus or json");
+    return SB_EINVAL;
+}
+
 /* Takes ownership of a name parameter's value into out->names. */
 static int add_name(sb_param *p, sb_metrics_params *out, char *err,
                     size_t errlen)
@@ -300,7 +315,10 @@ static int apply_param(sb_param *p, int route, int64_t now_ns, bool *seen,
                                 err, errlen);
     case K_LIMIT:
         return parse_limit(p->value, &out->query.limit, err, errlen);
+    case K_FORMAT:
+        return parse_format(p->value, &out->format, err, errlen);
     default:
+        out->latest_given = true;
         return parse_bool(p->value, &out->query.latest, err, errlen);
     }
 }

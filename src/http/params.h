@@ -16,6 +16,7 @@
 
 #include "scoreboard.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,13 +39,22 @@ int sb__params_parse(const char *raw, size_t len, sb_params *out, char *err,
                      size_t errlen);
 void sb__params_free(sb_params *p);
 
-/* Parameters of GET /metrics (name, since, until, limit, latest) and of
- * GET /api/v1/series (name, since, until). query.names points into the
- * owned names array. */
+/* The format parameter of GET /metrics. */
+enum sb_params_format {
+    SB_PARAMS_FORMAT_ANY, /* not given: negotiated from Accept */
+    SB_PARAMS_FORMAT_JSON,
+    SB_PARAMS_FORMAT_PROMETHEUS,
+};
+
+/* Parameters of GET /metrics (name, since, until, limit, latest, format)
+ * and of GET /api/v1/series (name, since, until). query.names points into
+ * the owned names array. */
 typedef struct sb_metrics_params {
     sb_query query;
     char **names;
     size_t nnames;
+    int format;        /* enum sb_params_format */
+    bool latest_given; /* latest appeared (true or false) */
 } sb_metrics_params;
 
 enum sb_params_route {

@@ -17,6 +17,7 @@
 #include "http/internal.h"
 
 #include "encode/json.h"
+#include "encode/prom_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,16 +58,13 @@ static bool add(struct MHD_Response *r, const char *name, const char *value)
 
 static bool add_vary(struct MHD_Response *r, const sb_server *srv, int flags)
 {
-    bool ae = (flags & SB_RESP_VARY_AE) != 0;
-    bool origin = srv->ncors > 0;
+    char v[64];
 
-    if (ae && origin)
-        return add(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding, Origin");
-    if (ae)
-        return add(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
-    if (origin)
-        return add(r, MHD_HTTP_HEADER_VARY, "Origin");
-    return true;
+    snprintf(v, sizeof v, "%s%s%s",
+             (flags & SB_RESP_VARY_AE) ? ", Accept-Encoding" : "",
+             (flags & SB_RESP_VARY_ACCEPT) ? ", Accept" : "",
+             srv->ncors > 0 ? ", Origin" : "");
+    return v[0] == '\0' || add(r, MHD_HTTP_HEADER_VARY, v + 2);
 }
 
 static bool add_common(struct MHD_Connection *c, const sb_request *rq,
@@ -78,6 +76,8 @@ static bool add_common(struct MHD_Connection *c, const sb_request *rq,
 
     if (flags & SB_RESP_JSON)
         ok = ok && add(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (flags & SB_RESP_PROM)
+        ok = ok && add(r, MHD_HTTP_HEADER_CONTENT_TYPE, SB_PROM_CONTENT_TYPE);
     if (flags & SB_RESP_GZIP)
         ok = ok && add(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
     ok = ok && add(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -232,8 +232,13 @@ enum MHD_Result sb__respond_json(struct MHD_Connection *c, sb_request *rq,
                                  unsigned status, sb_buf *body,
                                  bool compressible)
 {
-    int flags = SB_RESP_JSON;
+    return sb__respond_buf(c, rq, status, body, compressible, SB_RESP_JSON);
+}
 
+enum MHD_Result sb__respond_buf(struct MHD_Connection *c, sb_request *rq,
+                                unsigned status, sb_buf *body,
+                                bool compressible, int flags)
+{
     if (compressible) {
         flags |= SB_RESP_VARY_AE;
         if (body->len >= SB_GZIP_MIN && sb__request_accepts_gzip(c)) {

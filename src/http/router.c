@@ -86,6 +86,39 @@ static bool parse_query(struct MHD_Connection *c, sb_request *rq, int route,
     return false;
 }
 
+/* The body format: the format parameter, else the Accept header. */
+static int metrics_format(struct MHD_Connection *c, const sb_metrics_params *p)
+{
+    if (p->format == SB_PARAMS_FORMAT_PROMETHEUS)
+        return SB_FORMAT_PROM;
+    if (p->format == SB_PARAMS_FORMAT_JSON)
+        return SB_FORMAT_JSON;
+    return sb__negotiate_format(MHD_lookup_connection_value(
+        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
+}
+
+/* The Prometheus format shows the latest point of each series: limit
+ * and latest=false contradict it and are refused; name, since and until
+ * select as usual. */
+static bool prom_query_ok(struct MHD_Connection *c, sb_request *rq,
+                          sb_metrics_params *p, enum MHD_Result *ret)
+{
+    const char *msg = NULL;
+
+    if (p->query.limit != 0)
+        msg = "limit does not apply to the Prometheus format (it shows the "
+              "latest point of each series)";
+    else if (p->latest_given && !p->query.latest)
+        msg = "latest=false does not apply to the Prometheus format (it "
+              "shows the latest point of each series)";
+    if (msg != NULL) {
+        *ret = sb__respond_error(c, rq, MHD_HTTP_BAD_REQUEST, msg, -1);
+        return false;
+    }
+    p->query.latest = true;
+    return true;
+}
+
 static enum MHD_Result get_metrics(struct MHD_Connection *c, sb_request *rq)
 {
     sb_server *srv = rq->srv;
@@ -93,12 +126,19 @@ static enum MHD_Result get_metrics(struct MHD_Connection *c, sb_request *rq)
     sb_result *res = NULL;
     enum MHD_Result ret;
     char msg[200];
-    int rc;
+    bool vary;
+    int rc, fmt;
 
     if (!parse_query(c, rq, SB_PARAMS_METRICS, &p, &ret))
         return ret;
+    fmt = metrics_format(c, &p);
+    if (fmt == SB_FORMAT_PROM && !prom_query_ok(c, rq, &p, &ret)) {
+        sb__metrics_params_free(&p);
+        return ret;
+    }
     p.query.max_points = srv->max_query_points;
     rc = sb_store_query(srv->store, &p.query, &res);
+    vary = p.format == SB_PARAMS_FORMAT_ANY;
     sb__metrics_params_free(&p);
     if (rc == SB_ETOOLARGE) {
         snprintf(msg, sizeof msg,
@@ -109,7 +149,9 @@ static enum MHD_Result get_metrics(struct MHD_Connection *c, sb_request *rq)
     }
     if (rc < 0)
         return internal_error(c, rq, rc);
-    return sb__respond_points(c, rq, res);
+    if (fmt == SB_FORMAT_PROM)
+        return sb__respond_prom(c, rq, res, vary);
+    return sb__respond_points(c, rq, res, vary);
 }
 
 static enum MHD_Result get_series(struct MHD_Connection *c, sb_request *rq)

@@ -15,6 +15,7 @@
  */
 #include "http/internal.h"
 
+#include "collect/scrape.h"
 #include "ingest/statsd_server.h"
 
 #include <errno.h>
@@ -322,6 +323,7 @@ static void server_free(sb_server *srv)
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
     sb__statsd_server_stop(srv->statsd_listener);
+    sb__scraper_stop(srv->scraper);
     sb__runner_stop(srv->runner);
     sb__statsd_agg_destroy(srv->statsd_agg);
     sb__reqstats_destroy(srv->reqstats);
@@ -356,7 +358,10 @@ static int server_setup(sb_server *srv, const sb_server_options *opts)
          (rc = sb__statsd_server_start(opts->statsd_listen, srv->statsd_agg,
                                        &srv->log, &srv->statsd_listener)) < 0))
         return rc;
-    return start_collectors(srv, opts);
+    if ((rc = start_collectors(srv, opts)) < 0 || opts->nscrape == 0)
+        return rc;
+    return sb__scraper_start(srv->store, opts->scrape, opts->nscrape, &srv->log,
+                             &srv->scraper);
 }
 
 int sb_server_start(sb_store *store, const sb_server_options *opts,

@@ -10,7 +10,9 @@
  *   result --points encoder--> plain --gzip (if accepted)--> out --> MHD
  *
  * so a slow reader costs one snapshot plus about one chunk of buffers,
- * and never blocks writers. The stream is freed by MHD (stream_free)
+ * and never blocks writers. The encoder is the JSON points encoder or
+ * the Prometheus text one (prom set); both fill whole items up to a
+ * target size. The stream is freed by MHD (stream_free)
  * when the response is destroyed, which may be after the request's
  * sb_request is gone; only stream_read(), which MHD calls while the
  * request is live, touches rq.
@@ -18,6 +20,7 @@
 #include "http/internal.h"
 
 #include "encode/points_json.h"
+#include "encode/prom_text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,9 @@ typedef struct sb_stream {
     sb_request *rq; /* valid only inside stream_read() */
     sb_result *res;
     sb_points_enc enc;
+    sb_prom_enc penc; /* used instead of enc when prom is set */
+    bool prom;
+    int flags;     /* content type and Vary flags of the response */
     bool enc_live; /* enc initialised and not yet freed */
     bool enc_done; /* the encoder wrote the closing ']' */
     bool done;     /* nothing more will be appended to out */
@@ -38,7 +44,9 @@ typedef struct sb_stream {
 
 static void stream_release_result(sb_stream *st)
 {
-    if (st->enc_live)
+    if (st->enc_live && st->prom)
+        sb__prom_enc_free(&st->penc);
+    else if (st->enc_live)
         sb__points_enc_free(&st->enc);
     st->enc_live = false;
     sb_result_free(st->res);
@@ -58,6 +66,14 @@ static void stream_free(void *cls)
     free(st);
 }
 
+/* The next piece of the encoder's output: 1 more remains, 0 done. */
+static int stream_fill(sb_stream *st, sb_buf *out)
+{
+    if (st->prom)
+        return sb__prom_enc_fill(&st->penc, out, SB_STREAM_CHUNK);
+    return sb__points_enc_fill(&st->enc, out, SB_STREAM_CHUNK);
+}
+
 /*
  * Replaces out's (fully sent) content with the next piece of the body.
  * The piece may be empty when deflate holds everything back; the caller
@@ -70,7 +86,7 @@ static int stream_refill(sb_stream *st)
     sb__buf_reset(&st->out);
     st->out_pos = 0;
     if (st->plain.len == 0 && !st->enc_done) {
-        rc = sb__points_enc_fill(&st->enc, &st->plain, SB_STREAM_CHUNK);
+        rc = stream_fill(st, &st->plain);
         if (rc < 0)
             return rc;
         st->enc_done = rc == 0;
@@ -123,7 +139,7 @@ static enum MHD_Result stream_start(struct MHD_Connection *c, sb_request *rq,
                                     sb_stream *st)
 {
     struct MHD_Response *r;
-    int flags = SB_RESP_JSON | SB_RESP_VARY_AE;
+    int flags = st->flags | SB_RESP_VARY_AE;
 
     st->rq = rq;
     if (sb__request_accepts_gzip(c)) {
@@ -144,8 +160,10 @@ static enum MHD_Result stream_start(struct MHD_Connection *c, sb_request *rq,
     return sb__respond(c, rq, MHD_HTTP_OK, r, flags);
 }
 
-enum MHD_Result sb__respond_points(struct MHD_Connection *c, sb_request *rq,
-                                   sb_result *res)
+/* Encodes the first chunk of res (ownership taken) and queues the
+ * response: whole with a length when it fits, else streamed. */
+static enum MHD_Result respond_result(struct MHD_Connection *c, sb_request *rq,
+                                      sb_result *res, bool prom, int flags)
 {
     sb_stream *st = calloc(1, sizeof *st);
     int rc;
@@ -156,12 +174,15 @@ enum MHD_Result sb__respond_points(struct MHD_Connection *c, sb_request *rq,
                                  "out of memory", -1);
     }
     st->res = res;
+    st->prom = prom;
+    st->flags = flags;
     sb__buf_init(&st->plain, SIZE_MAX);
     sb__buf_init(&st->out, SIZE_MAX);
-    rc = sb__points_enc_init(&st->enc, res);
+    rc = prom ? sb__prom_enc_init(&st->penc, res)
+              : sb__points_enc_init(&st->enc, res);
     st->enc_live = rc == 0;
     if (rc == 0)
-        rc = sb__points_enc_fill(&st->enc, &st->plain, SB_STREAM_CHUNK);
+        rc = stream_fill(st, &st->plain);
     if (rc < 0) {
         stream_free(st);
         return sb__respond_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -169,10 +190,26 @@ enum MHD_Result sb__respond_points(struct MHD_Connection *c, sb_request *rq,
     }
     if (rc == 0) { /* the whole body is here: send it with a length */
         enum MHD_Result ret =
-            sb__respond_json(c, rq, MHD_HTTP_OK, &st->plain, true);
+            sb__respond_buf(c, rq, MHD_HTTP_OK, &st->plain, true, flags);
 
         stream_free(st);
         return ret;
     }
     return stream_start(c, rq, st);
+}
+
+enum MHD_Result sb__respond_points(struct MHD_Connection *c, sb_request *rq,
+                                   sb_result *res, bool vary_accept)
+{
+    return respond_result(c, rq, res, false,
+                          SB_RESP_JSON |
+                              (vary_accept ? SB_RESP_VARY_ACCEPT : 0));
+}
+
+enum MHD_Result sb__respond_prom(struct MHD_Connection *c, sb_request *rq,
+                                 sb_result *res, bool vary_accept)
+{
+    return respond_result(c, rq, res, true,
+                          SB_RESP_PROM |
+                              (vary_accept ? SB_RESP_VARY_ACCEPT : 0));
 }

@@ -254,6 +254,72 @@ bool sb__accepts_gzip(const char *header)
     return star_q > 0;
 }
 
+/* ------------------------------------------------ Accept (formats) */
+
+/* The media types GET /metrics offers, in negotiation order. */
+static const char *const offer_types[3][2] = {
+    {"application", "json"},
+    {"text", "plain"},
+    {"application", "openmetrics-text"},
+};
+
+/* How specifically the range type/sub matches offer o: 3 exact, 2
+ * type/x, 1 x/x, 0 not at all. */
+static int range_match(const char *t, size_t tn, const char *st, size_t sn,
+                       int o)
+{
+    bool tstar = token_is(t, tn, "*"), sstar = token_is(st, sn, "*");
+
+    if (tstar && sstar)
+        return 1;
+    if (!token_is(t, tn, offer_types[o][0]))
+        return 0;
+    if (sstar)
+        return 2;
+    return token_is(st, sn, offer_types[o][1]) ? 3 : 0;
+}
+
+int sb__negotiate_format(const char *accept)
+{
+    int best_spec[3] = {0, 0, 0}, best_q[3] = {0, 0, 0};
+    const char *p = accept;
+
+    if (p == NULL)
+        return SB_FORMAT_JSON;
+    while (*p != '\0') {
+        const char *t, *t_end, *st, *st_end;
+        bool ok;
+        int q;
+
+        while (is_ows(*p) || *p == ',')
+            p++;
+        if (*p == '\0')
+            break;
+        t = p;
+        t_end = skip_token(t);
+        st = *t_end == '/' ? t_end + 1 : t_end;
+        st_end = skip_token(st);
+        p = st_end;
+        ok = parse_element_params(&p, &q) && *t_end == '/' && t_end > t &&
+             st_end > st;
+        if (!ok)
+            continue; /* a broken element is ignored */
+        for (int o = 0; o < 3; o++) {
+            int spec = range_match(t, (size_t)(t_end - t), st,
+                                   (size_t)(st_end - st), o);
+
+            if (spec > best_spec[o] ||
+                (spec == best_spec[o] && spec > 0 && q > best_q[o])) {
+                best_spec[o] = spec;
+                best_q[o] = q;
+            }
+        }
+    }
+    if (best_q[1] > best_q[0] || best_q[2] > best_q[0])
+        return SB_FORMAT_PROM;
+    return SB_FORMAT_JSON;
+}
+
 /* ------------------------------------------------------------ CORS */
 
 const char *sb__cors_allow_origin(const char *const *origins, size_t n,

@@ -490,6 +490,61 @@ static void test_gzip_write_after_end_is_refused(void **state)
     sb__buf_free(&z);
 }
 
+/* ------------------------------------------------- Accept (formats) */
+
+typedef struct format_case {
+    const char *accept;
+    int format;
+} format_case;
+
+static void test_accept_selects_prometheus_only_when_preferred(void **state)
+{
+    static const format_case cases[] = {
+        {NULL, SB_FORMAT_JSON},
+        {"", SB_FORMAT_JSON},
+        {"text/plain", SB_FORMAT_PROM},
+        {"TEXT/Plain", SB_FORMAT_PROM},
+        {"application/openmetrics-text; version=1.0.0", SB_FORMAT_PROM},
+        {"text/plain;version=0.0.4;q=0.5, application/json", SB_FORMAT_JSON},
+        {"application/json;q=0.5, text/plain;version=0.0.4", SB_FORMAT_PROM},
+        {"application/json, text/plain", SB_FORMAT_JSON},
+        {"*/*", SB_FORMAT_JSON},
+        {"*/*;q=0.1, text/plain;q=0.2", SB_FORMAT_PROM},
+        {"text/*", SB_FORMAT_PROM},
+        {"application/*, text/*", SB_FORMAT_JSON},
+        {"application/json;q=0, */*", SB_FORMAT_PROM},
+        {"text/plain;q=0, */*", SB_FORMAT_JSON},
+        {"text/plain;q=0.001, application/json;q=0", SB_FORMAT_PROM},
+        {"text/plain;q=1.5", SB_FORMAT_JSON}, /* broken element ignored */
+        {"text/plain;q=0.5x", SB_FORMAT_JSON},
+        {"text/plain;foo=\"a,b\";q=0.9, application/json;q=0.8",
+         SB_FORMAT_PROM},
+        {"text, plain", SB_FORMAT_JSON},
+        {"/plain", SB_FORMAT_JSON},
+        {"text/", SB_FORMAT_JSON},
+        {",,,text/plain,,,", SB_FORMAT_PROM},
+        {"image/png", SB_FORMAT_JSON},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (sb__negotiate_format(cases[i].accept) != cases[i].format)
+            fail_msg("case %zu: '%s'", i,
+                     cases[i].accept ? cases[i].accept : "(null)");
+    }
+}
+
+static void test_accept_long_hostile_value_terminates(void **state)
+{
+    static char h[64 * 1024];
+
+    (void)state;
+    for (size_t i = 0; i + 1 < sizeof h; i++)
+        h[i] = ";,/=\"q"[i % 6];
+    h[sizeof h - 1] = '\0';
+    assert_int_equal(sb__negotiate_format(h), SB_FORMAT_JSON);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +562,8 @@ int main(void)
         cmocka_unit_test(test_gzip_streamed_pieces_form_one_stream),
         cmocka_unit_test(test_gzip_respects_output_cap),
         cmocka_unit_test(test_gzip_write_after_end_is_refused),
+        cmocka_unit_test(test_accept_selects_prometheus_only_when_preferred),
+        cmocka_unit_test(test_accept_long_hostile_value_terminates),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
