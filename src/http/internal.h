@@ -41,6 +41,9 @@ enum sb_route_id {
     SB_ROUTE_METRICS,
     SB_ROUTE_SERIES,
     SB_ROUTE_HEALTHZ,
+    SB_ROUTE_UI,     /* GET / (dashboard.c) */
+    SB_ROUTE_ASSETS, /* GET /assets/<any name>: one route for all */
+    SB_ROUTE_STATUS, /* GET /api/v1/status */
     SB_ROUTE_UNMATCHED,
     SB_ROUTE_COUNT
 };
@@ -77,6 +80,9 @@ struct sb_server {
     char address[128]; /* "HOST:PORT" as bound, for log lines */
     sb_reqstats *reqstats;
     sb_runner *runner;
+
+    int64_t interval_ns; /* collector period, for GET /api/v1/status */
+    int64_t started_ns;  /* sb_time_now() at start */
 
     sb_ratelimit errlimit; /* 4xx/5xx request lines */
     sb_ratelimit mhdlimit; /* MHD's own diagnostics */
@@ -132,10 +138,11 @@ unsigned sb__method_lookup(const char *method);
 
 /* Response flags for sb__respond(). */
 enum {
-    SB_RESP_JSON = 1 << 0,    /* Content-Type: application/json */
-    SB_RESP_VARY_AE = 1 << 1, /* Vary: Accept-Encoding */
-    SB_RESP_GZIP = 1 << 2,    /* the body is gzip (Content-Encoding) */
-    SB_RESP_NO_CORS = 1 << 3, /* no Access-Control-Allow-Origin */
+    SB_RESP_JSON = 1 << 0,       /* Content-Type: application/json */
+    SB_RESP_VARY_AE = 1 << 1,    /* Vary: Accept-Encoding */
+    SB_RESP_GZIP = 1 << 2,       /* the body is gzip (Content-Encoding) */
+    SB_RESP_NO_CORS = 1 << 3,    /* no Access-Control-Allow-Origin */
+    SB_RESP_REVALIDATE = 1 << 4, /* Cache-Control: no-cache, not no-store */
 };
 
 /* Adds the common headers (flags above, caching, CORS) to r, queues it
@@ -172,6 +179,15 @@ bool sb__request_accepts_gzip(struct MHD_Connection *c);
  */
 enum MHD_Result sb__respond_points(struct MHD_Connection *c, sb_request *rq,
                                    sb_result *res);
+
+/* -------------------------------------------------------- dashboard.c */
+
+/* GET / and GET /assets/<name>: the embedded file, 304 on a matching
+ * If-None-Match, 404 JSON for an unknown name (see dashboard.h). */
+enum MHD_Result sb__respond_asset(struct MHD_Connection *c, sb_request *rq);
+/* GET /api/v1/status: {"version", "time", "start_time",
+ * "retention_seconds", "interval_seconds", "max_query_points"}. */
+enum MHD_Result sb__respond_status(struct MHD_Connection *c, sb_request *rq);
 
 /* ------------------------------------------------------------- gzip.c */
 

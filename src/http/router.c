@@ -5,6 +5,8 @@
  *   POST     /metrics          ingest one point or an array of them
  *   GET|HEAD /api/v1/series    series list
  *   GET|HEAD /healthz          liveness
+ *   GET|HEAD /, /assets/NAME the dashboard (dashboard.c)
+ *   GET|HEAD /api/v1/status    what the dashboard needs (dashboard.c)
  *   OPTIONS  any of the above  Allow (+ CORS preflight)
  *
  * Paths match the raw request path exactly (no decoding, no trailing
@@ -16,6 +18,7 @@
 #include "http/internal.h"
 
 #include "encode/points_json.h"
+#include "http/dashboard.h"
 #include "http/params.h"
 #include "ingest/points_parse.h"
 
@@ -26,7 +29,8 @@
 #include <string.h>
 
 const char *const sb__route_names[SB_ROUTE_COUNT] = {
-    "/metrics", "/api/v1/series", "/healthz", "unmatched"};
+    "/metrics", "/api/v1/series", "/healthz", "/",
+    "/assets/", "/api/v1/status", "unmatched"};
 
 const char *const sb__method_names[SB_METHOD_COUNT] = {"GET", "HEAD", "POST",
                                                        "OPTIONS", "OTHER"};
@@ -39,6 +43,10 @@ const char *const sb__method_names[SB_METHOD_COUNT] = {"GET", "HEAD", "POST",
 
 unsigned sb__route_lookup(const char *path, size_t len)
 {
+    size_t plen = strlen(SB_ASSETS_PREFIX);
+
+    if (len > plen && memcmp(path, SB_ASSETS_PREFIX, plen) == 0)
+        return SB_ROUTE_ASSETS;
     for (unsigned i = 0; i < SB_ROUTE_UNMATCHED; i++) {
         const char *name = sb__route_names[i];
 
@@ -320,6 +328,10 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, sb_request *rq)
             return get_metrics(c, rq);
         if (rq->route == SB_ROUTE_SERIES)
             return get_series(c, rq);
+        if (rq->route == SB_ROUTE_UI || rq->route == SB_ROUTE_ASSETS)
+            return sb__respond_asset(c, rq);
+        if (rq->route == SB_ROUTE_STATUS)
+            return sb__respond_status(c, rq);
         return get_healthz(c, rq);
     default:
         return sb__respond_405(c, rq);

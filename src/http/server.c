@@ -372,6 +372,8 @@ int sb_server_start(sb_store *store, const sb_server_options *opts,
     srv->max_body = opts->max_body;
     srv->max_query_points = opts->max_query_points;
     srv->access_log = opts->access_log;
+    srv->interval_ns = opts->interval_ns;
+    srv->started_ns = sb_time_now();
     atomic_init(&srv->stopping, false);
     sb__ratelimit_init(&srv->errlimit, ERR_LINES_PER_SEC, NS_PER_SEC);
     sb__ratelimit_init(&srv->mhdlimit, MHD_LINES_PER_SEC, NS_PER_SEC);

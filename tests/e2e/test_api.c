@@ -1345,7 +1345,8 @@ static void test_unknown_path_is_404_json(void **state)
                  {"POST", "/nope"},
                  {"GET", "/api/v1/nope"},
                  {"GET", "/metricsx"},
-                 {"GET", "/"}};
+                 {"GET", "/assets/nope"},
+                 {"GET", "/index.html"}};
     const char *problem;
     int failures = 0;
     e2e_resp r;
