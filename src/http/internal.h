@@ -41,6 +41,7 @@ enum sb_route_id {
     SB_ROUTE_METRICS,
     SB_ROUTE_SERIES,
     SB_ROUTE_HEALTHZ,
+    SB_ROUTE_QUERY,
     SB_ROUTE_UI,     /* GET / (dashboard.c) */
     SB_ROUTE_ASSETS, /* GET /assets/<any name>: one route for all */
     SB_ROUTE_STATUS, /* GET /api/v1/status */
@@ -70,7 +71,8 @@ struct sb_server {
     sb_logger log;
     size_t max_body;
     size_t max_query_points;
-    char **cors; /* owned copies of the allowed origins */
+    size_t max_query_values; /* GET /api/v1/query output values */
+    char **cors;             /* owned copies of the allowed origins */
     size_t ncors;
     bool access_log;
 
@@ -133,6 +135,11 @@ enum MHD_Result sb__http_access(void *cls, struct MHD_Connection *c,
 unsigned sb__route_lookup(const char *path, size_t len);
 /* Method id of an HTTP method token (case-sensitive, as HTTP says). */
 unsigned sb__method_lookup(const char *method);
+
+/* ------------------------------------------------------ query_route.c */
+
+/* Answers GET|HEAD /api/v1/query. */
+enum MHD_Result sb__get_query(struct MHD_Connection *c, sb_request *rq);
 
 /* --------------------------------------------------------- response.c */
 

@@ -15,7 +15,9 @@
 #define SB_HTTP_PARAMS_H
 
 #include "scoreboard.h"
+#include "store/match.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,13 +40,26 @@ int sb__params_parse(const char *raw, size_t len, sb_params *out, char *err,
                      size_t errlen);
 void sb__params_free(sb_params *p);
 
-/* Parameters of GET /metrics (name, since, until, limit, latest) and of
- * GET /api/v1/series (name, since, until). query.names points into the
- * owned names array. */
+/* The repeatable `match` parameter (functions in http/match_params.h):
+ * the decoded values, owned and cut after the key, the matchers pointing
+ * into them, and their compiled set once every parameter is read. */
+typedef struct sb_match_params {
+    char *texts[SB_MATCHERS_MAX];
+    sb_matcher m[SB_MATCHERS_MAX];
+    size_t n;
+    sb_matchset ms; /* valid once compiled */
+    bool compiled;
+} sb_match_params;
+
+/* Parameters of GET /metrics (name, since, until, match, limit, latest)
+ * and of GET /api/v1/series (name, since, until, match). query.names
+ * points into the owned names array, query.matchers into match, whose
+ * compiled set match.ms is what the store query uses. */
 typedef struct sb_metrics_params {
     sb_query query;
     char **names;
     size_t nnames;
+    sb_match_params match;
 } sb_metrics_params;
 
 enum sb_params_route {
