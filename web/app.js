@@ -469,6 +469,13 @@ class Chart {
     } else {
       this.plot.setData(data);
     }
+    this.showLatest();
+  }
+
+  // Without a cursor on the chart, the legend shows the newest values.
+  showLatest() {
+    const n = this.plot.data[0].length;
+    if (n && this.cursorIdx < 0 && this.plot.cursor.left < 0) this.plot.setLegend({ idx: n - 1 });
   }
 
   fail(err) {
@@ -506,7 +513,6 @@ class Chart {
           stroke: COLORS[i % COLORS.length],
           width: 1.5,
           spanGaps: false,
-          points: { show: false },
           value: (u, v) => fmtValue(v, unit, 6),
         })),
       ],
@@ -534,6 +540,7 @@ class Chart {
     else if (e.key === "Escape") {
       this.cursorIdx = -1;
       this.plot.setCursor({ left: -10, top: -10 });
+      this.showLatest();
       return;
     } else return;
     e.preventDefault();
