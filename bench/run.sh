@@ -5,9 +5,10 @@
 #   bench/run.sh [WORKLOAD...]          full run, BENCH_RUNS runs each
 #   bench/run.sh --smoke [WORKLOAD...]  each workload once for about 1 s
 #
-# WORKLOAD is read, ingest, healthz, memory, contention or collectors;
-# none means all of them (and only then must every row of the table
-# have figures).
+# WORKLOAD is read, ingest, healthz, memory, contention, collectors or
+# dashboard (bench/dashboard.sh: page weight, time to first chart in
+# headless Chromium, server CPU of live updates); none means all of
+# them (and only then must every row of the table have figures).
 #
 # Builds an optimized scoreboard (build-bench/), the Go peer and the
 # helper benchtool, then for each workload and run starts a fresh server
@@ -28,7 +29,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BENCH_BUILD:-$ROOT/build-bench}
-ALL_WORKLOADS=(read ingest healthz memory contention collectors)
+ALL_WORKLOADS=(read ingest healthz memory contention collectors dashboard)
 SMOKE=0
 if [ "${1:-}" = --smoke ]; then
 	SMOKE=1
@@ -509,6 +510,15 @@ w_collectors() {
 	done
 	for i in "${pids[@]}"; do stop_pid "$i"; done
 	log "collectors done"
+}
+
+# The dashboard (bench/dashboard.sh): the server pinned like the others,
+# Chromium and node on the load generators' CPUs.
+w_dashboard() {
+	BENCH_SERVER_WRAP="${PIN_SERVER[*]}" "${PIN_LOAD[@]}" \
+		"$ROOT/bench/dashboard.sh" "$BUILD/scoreboard" "$RUNS" "$IDLE" \
+		>>"$RAW" || die "dashboard"
+	log "dashboard done"
 }
 
 # ------------------------------------------------------------------- main

@@ -54,9 +54,9 @@ const OVERVIEW = [
     id: "cpu", title: "CPU usage", unit: "percent",
     queries: [
       { name: ["process_cpu_seconds_total"], agg: "rate", scale: 100,
-        label: () => "scoreboard process" },
+        label: () => "scoreboard (% of one CPU)" },
       { name: ["system_cpu_usage_percent"], agg: "avg",
-        label: () => "machine" },
+        label: () => "machine (% of all CPUs)" },
     ],
   },
   {

@@ -13,12 +13,15 @@ const { chromium } = require("playwright-core");
 
 export const CHROMIUM = process.env.SB_CHROMIUM || "/usr/bin/chromium";
 
-// Starts `bin serve --listen 127.0.0.1:0 ...extra` and resolves with
-// {proc, port, base, stderr()} once the "listening address=" line shows,
-// or rejects after timeoutMs.
-export function startServer(bin, extra = [], timeoutMs = 20000) {
+// Starts `[...wrap] bin serve --listen 127.0.0.1:PORT ...extra` and
+// resolves with {proc, port, base, stderr()} once the "listening
+// address=" line shows, or rejects after timeoutMs. wrap is a command
+// prefix such as ["taskset", "-c", "1"] (the bench pins the server);
+// port 0 lets the kernel pick a free one.
+export function startServer(bin, extra = [], timeoutMs = 20000, wrap = [], port = 0) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(bin, ["serve", "--listen", "127.0.0.1:0", ...extra], {
+    const argv = [...wrap, bin, "serve", "--listen", `127.0.0.1:${port}`, ...extra];
+    const proc = spawn(argv[0], argv.slice(1), {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let err = "";
