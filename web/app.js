@@ -25,6 +25,11 @@ const AGGS = ["avg", "min", "max", "sum", "count", "last", "rate",
 const COLORS = ["#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed",
   "#0891b2", "#db2777", "#65a30d", "#9333ea", "#ea580c"];
 const MAX_LISTED = 100; // series shown at once in the browser
+const MAX_LINES = 50; // lines drawn per chart; more asks for group_by/match
+// Above this many stored series the browser's list is read every
+// SERIES_SLOW_TICKS ticks (and on every search), not every tick.
+const SERIES_FAST_MAX = 1000;
+const SERIES_SLOW_TICKS = 10;
 const MAX_BACKOFF_MS = 10000;
 
 // The fixed overview: the server's own traffic, latency and memory.
@@ -79,6 +84,8 @@ const state = {
   failures: 0,
   timer: 0,
   ticking: false,
+  ticks: 0,
+  seriesStale: true, // read the series list on the next tick
 };
 
 // ------------------------------------------------------------ formatting
@@ -155,6 +162,15 @@ function fmtTime(sec) {
   const d = new Date(sec * 1000);
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
     `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+// A time axis label, 24-hour, as fine as the tick spacing (seconds).
+function fmtTick(sec, incr) {
+  const d = new Date(sec * 1000);
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  if (incr < 60) return `${hm}:${pad(d.getSeconds())}`;
+  if (incr < 86400) return hm;
+  return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hm}`;
 }
 
 // ------------------------------------------------------------ URL state
@@ -441,7 +457,9 @@ class Chart {
   }
 
   data() {
-    const keys = [...this.lines.keys()].sort();
+    const all = [...this.lines.keys()].sort();
+    const keys = all.slice(0, MAX_LINES);
+    this.hidden = all.length - keys.length;
     const ts = new Set();
     for (const k of keys) for (const t of this.lines.get(k).points.keys()) ts.add(t);
     const xs = [...ts].sort((a, b) => a - b);
@@ -462,6 +480,10 @@ class Chart {
     this.msg.textContent = points
       ? "Arrow keys read the values; Escape hides them."
       : "No data in this range yet.";
+    if (this.hidden) {
+      this.msg.textContent = `${this.hidden} more series are not drawn: ` +
+        "narrow the chart with match= or group them with by= in the URL.";
+    }
     const shape = keys.join("\n");
     if (!this.plot || shape !== this.shape) {
       this.shape = shape;
@@ -517,7 +539,7 @@ class Chart {
         })),
       ],
       axes: [
-        { ...axis },
+        { ...axis, space: 70, values: (u, splits, ax, space, incr) => splits.map((v) => fmtTick(v, incr)) },
         { ...axis, size: 70, values: (u, splits) => splits.map((v) => fmtValue(v, unit, 3)) },
       ],
       legend: { live: true },
@@ -620,7 +642,13 @@ function renderSeries() {
   const focused = document.activeElement && list.contains(document.activeElement)
     ? document.activeElement.dataset.key : null;
   const key = shown.map(seriesText).join("\n");
-  if (list.dataset.key !== key) {
+  if (list.dataset.key === key) {
+    shown.forEach((s, i) => {
+      const count = list.children[i].lastChild;
+      const text = `${s.points} points`;
+      if (count.textContent !== text) count.textContent = text;
+    });
+  } else {
     list.dataset.key = key;
     list.replaceChildren(...shown.map((s) => {
       const li = document.createElement("li");
@@ -678,10 +706,16 @@ async function tick() {
   state.ticking = true;
   try {
     if (!state.status || state.failures > 0) await loadStatus();
-    const seriesP = getJSON("/api/v1/series").then((s) => {
-      state.series = Array.isArray(s) ? s : [];
-      renderSeries();
-    });
+    const slow = state.series.length > SERIES_FAST_MAX;
+    let seriesP = null;
+    if (state.seriesStale || !slow || state.ticks % SERIES_SLOW_TICKS === 0) {
+      seriesP = getJSON("/api/v1/series").then((s) => {
+        state.series = Array.isArray(s) ? s : [];
+        state.seriesStale = false;
+        renderSeries();
+      });
+    }
+    state.ticks++;
     await Promise.all([seriesP, ...state.charts.map((ch) => ch.refresh().catch((err) => {
       if (err.status && err.status < 500) ch.fail(err); // this chart's query is wrong
       else throw err;
@@ -759,7 +793,13 @@ function wire() {
   let debounce = 0;
   $("#search").addEventListener("input", () => {
     clearTimeout(debounce);
-    debounce = setTimeout(renderSeries, 80);
+    debounce = setTimeout(() => {
+      renderSeries();
+      if (state.series.length > SERIES_FAST_MAX) {
+        state.seriesStale = true; // a large list: read it again now
+        kick();
+      }
+    }, 80);
   });
   window.addEventListener("popstate", () => {
     readURL();

@@ -9,8 +9,9 @@
 //      two seconds of being stored;
 //   3. the URL of that view, opened in a new page, restores the charts
 //      and the range;
-//   4. keyboard: Tab reaches the range presets and the search box, and
-//      a range preset is chosen with Enter;
+//   4. keyboard: Tab reaches the range presets and the search box, a
+//      range preset is chosen with Enter, a focused chart's legend steps
+//      through its points with the arrow keys;
 //   5. a 375 px wide screen scrolls no sideways; the dark scheme changes
 //      the colors;
 // and through all of them no console error, page error, failed request
@@ -65,7 +66,10 @@ function watch(page, tag) {
   });
   page.on("pageerror", (e) => problems.push(`${tag} page error: ${e.message}`));
   page.on("requestfailed", (r) => {
-    problems.push(`${tag} request failed: ${r.url()} ${r.failure()?.errorText}`);
+    const why = r.failure()?.errorText || "";
+    // The test's own navigations cancel the page's polls in flight.
+    if (why === "net::ERR_ABORTED") return;
+    problems.push(`${tag} request failed: ${r.url()} ${why}`);
   });
   page.on("response", (r) => {
     if (r.status() >= 400) problems.push(`${tag} HTTP ${r.status()}: ${r.url()}`);
@@ -191,7 +195,20 @@ async function main() {
       await page.waitForFunction(() => location.search.includes("range=1h"), null, { timeout: WAIT_MS });
       const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
       if (ring === "none") throw new Error("the focused preset shows no focus ring");
-      return `${seen.length} tabs`;
+      // A focused chart reads its points with the arrow keys.
+      await waitOverview(page, WAIT_MS);
+      await page.waitForFunction(() => Number(document.querySelector('[data-chart="rss"]').dataset.points) > 1,
+        null, { timeout: WAIT_MS });
+      const legendTime = () => page.textContent('[data-chart="rss"] .u-legend .u-series .u-value');
+      await page.focus('[data-chart="rss"] .plot');
+      await page.keyboard.press("End");
+      const last = await legendTime();
+      await page.keyboard.press("ArrowLeft");
+      const before = await legendTime();
+      if (!/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(last) || !(before < last)) {
+        throw new Error(`arrow keys: legend time ${last} then ${before}`);
+      }
+      return `${seen.length} tabs; chart read at ${last} then ${before}`;
     });
 
     await check("375 px wide without sideways scrolling; dark scheme", async () => {
