@@ -86,6 +86,7 @@ const state = {
   ticking: false,
   ticks: 0,
   seriesStale: true, // read the series list on the next tick
+  formDirty: false, // the custom range inputs hold the user's edits
 };
 
 // ------------------------------------------------------------ formatting
@@ -761,15 +762,19 @@ function showRange() {
   for (const b of document.querySelectorAll("[data-range]")) {
     b.setAttribute("aria-pressed", String(b.dataset.range === state.range.preset));
   }
-  const [from, to] = currentWindow();
-  if (document.activeElement !== $("#from")) $("#from").value = toLocalInput(from);
-  if (document.activeElement !== $("#to")) $("#to").value = toLocalInput(to);
+  // The inputs follow the window until the user edits them.
+  if (!state.formDirty) {
+    const [from, to] = currentWindow();
+    $("#from").value = toLocalInput(from);
+    $("#to").value = toLocalInput(to);
+  }
   const all = document.querySelector('[data-range="all"]');
   if (state.status) all.title = `The whole retention window (${fmtValue(state.status.retention_seconds, "seconds")})`;
 }
 
 function setRange(r) {
   state.range = r;
+  state.formDirty = false;
   resetAllData();
   writeURL(true);
   showRange();
@@ -780,6 +785,9 @@ function wire() {
   for (const b of document.querySelectorAll("[data-range]")) {
     b.addEventListener("click", () => setRange({ preset: b.dataset.range, from: 0, to: 0 }));
   }
+  $("#custom").addEventListener("input", () => {
+    state.formDirty = true;
+  });
   $("#custom").addEventListener("submit", (e) => {
     e.preventDefault();
     const from = Date.parse($("#from").value) / 1000;
@@ -803,6 +811,7 @@ function wire() {
   });
   window.addEventListener("popstate", () => {
     readURL();
+    state.formDirty = false;
     resetAllData();
     showRange();
     rebuildUserCharts();

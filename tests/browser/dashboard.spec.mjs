@@ -9,6 +9,8 @@
 //      two seconds of being stored;
 //   3. the URL of that view, opened in a new page, restores the charts
 //      and the range;
+//   3b. a custom from-to range is applied, kept in the URL, survives a
+//      reload and is drawn;
 //   4. keyboard: Tab reaches the range presets and the search box, a
 //      range preset is chosen with Enter, a focused chart's legend steps
 //      through its points with the arrow keys;
@@ -175,6 +177,31 @@ async function main() {
       }
       if (pressed !== "true") throw new Error("the 5m range is not restored");
       return `${got.length} chart(s) from ${url.replace(srv.base, "")}`;
+    });
+
+    await check("a custom range is applied, kept in the URL and drawn", async () => {
+      await page.goto(`${srv.base}/?range=15m`);
+      await waitOverview(page, WAIT_MS);
+      const [from, to] = await page.evaluate(() => {
+        const local = (ms) => {
+          const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
+          return d.toISOString().slice(0, 19);
+        };
+        return [local(Date.now() - 600000), local(Date.now() + 60000)];
+      });
+      await page.fill("#from", from);
+      await page.fill("#to", to);
+      await page.click("#custom button[type=submit]");
+      await page.waitForFunction(() => /[?&]from=.*&to=/.test(location.search), null, { timeout: WAIT_MS });
+      await waitOverview(page, WAIT_MS);
+      const pressed = await page.$$eval("[data-range]", (bs) => bs.filter((b) => b.getAttribute("aria-pressed") === "true").length);
+      if (pressed !== 0) throw new Error("a preset still shows as chosen");
+      const url = page.url();
+      await page.reload();
+      await waitOverview(page, WAIT_MS);
+      if (page.url() !== url) throw new Error(`reload changed the URL: ${url} -> ${page.url()}`);
+      if ((await page.inputValue("#from")) !== from) throw new Error(`from is ${await page.inputValue("#from")}, not ${from}`);
+      return url.replace(srv.base, "");
     });
 
     await check("keyboard: Tab reaches the presets and the search box", async () => {
