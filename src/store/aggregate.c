@@ -122,17 +122,25 @@ static void note_last(bucket_iter *it, const sb_point *p, size_t n, int64_t k,
 /* The next non-empty bucket, or false at the end. */
 static bool next_bucket(bucket_iter *it, bucket *b)
 {
-    size_t lo = it->i;
+    size_t lo = it->i, cut;
     int64_t end;
 
     while (it->i < it->n && it->pts[it->i].t < it->from)
         it->i++;
-    note_last(it, it->pts + lo, it->i - lo, 0, false);
     if (it->i >= it->n || it->pts[it->i].t > it->to)
         return false;
 
     b->k = sb__floor_div(it->pts[it->i].t, it->step);
     b->start = b->k * it->step;
+    /* Samples before from: those of earlier buckets may be bucket k's
+     * reference; those of bucket k itself are not counted in it, but one
+     * of them may be the reference of bucket k+1. */
+    for (cut = lo; cut < it->i && it->pts[cut].t < b->start; cut++)
+        ;
+    note_last(it, it->pts + lo, cut - lo, 0, false);
+    b->has_ref = it->has_last && it->last_k + 1 == b->k;
+    b->ref = it->last_v;
+    note_last(it, it->pts + cut, it->i - cut, b->k, true);
     if (__builtin_add_overflow(b->start, it->step - 1, &end) || end > it->to)
         end = it->to;
     lo = it->i;
@@ -140,8 +148,6 @@ static bool next_bucket(bucket_iter *it, bucket *b)
         it->i++;
     b->p = it->pts + lo;
     b->n = it->i - lo;
-    b->has_ref = it->has_last && it->last_k + 1 == b->k;
-    b->ref = it->last_v;
     note_last(it, b->p, b->n, b->k, true);
     return true;
 }
@@ -520,16 +526,17 @@ static int add_pairs(group *g, const bucket *b)
 static int series_grouped(void *ud, const sb_scan_series *s)
 {
     qstate *st = ud;
-    group *g = find_group(st, s);
+    group *g = NULL;
     bucket_iter it;
     bucket b;
 
-    if (g == NULL)
-        return SB_ENOMEM;
-    if (!g->mixed && strcmp(g->name, s->key) != 0)
-        g->mixed = true;
     iter_init(&it, st->q, s->pts, s->npts);
     while (next_bucket(&it, &b)) {
+        /* Only a series with samples in [from, to] joins its group. */
+        if (g == NULL && (g = find_group(st, s)) == NULL)
+            return SB_ENOMEM;
+        if (!g->mixed && strcmp(g->name, s->key) != 0)
+            g->mixed = true;
         if (is_pct(st->q->agg)) {
             if (add_pairs(g, &b) != SB_OK)
                 return SB_ENOMEM;
