@@ -122,17 +122,25 @@ static void note_last(bucket_iter *it, const sb_point *p, size_t n, int64_t k,
 /* The next non-empty bucket, or false at the end. */
 static bool next_bucket(bucket_iter *it, bucket *b)
 {
-    size_t lo = it->i;
+    size_t lo = it->i, cut;
     int64_t end;
 
     while (it->i < it->n && it->pts[it->i].t < it->from)
         it->i++;
-    note_last(it, it->pts + lo, it->i - lo, 0, false);
     if (it->i >= it->n || it->pts[it->i].t > it->to)
         return false;
 
     b->k = sb__floor_div(it->pts[it->i].t, it->step);
     b->start = b->k * it->step;
+    /* Samples before from: those of earlier buckets may be bucket k's
+     * reference; those of bucket k itself are not counted in it, but one
+     * of them may be the reference of bucket k+1. */
+    for (cut = lo; cut < it->i && it->pts[cut].t < b->start; cut++)
+        ;
+    note_last(it, it->pts + lo, cut - lo, 0, false);
+    b->has_ref = it->has_last && it->last_k + 1 == b->k;
+    b->ref = it->last_v;
+    note_last(it, it->pts + cut, it->i - cut, b->k, true);
     if (__builtin_add_overflow(b->start, it->step - 1, &end) || end > it->to)
         end = it->to;
     lo = it->i;
@@ -140,8 +148,6 @@ static bool next_bucket(bucket_iter *it, bucket *b)
         it->i++;
     b->p = it->pts + lo;
     b->n = it->i - lo;
-    b->has_ref = it->has_last && it->last_k + 1 == b->k;
-    b->ref = it->last_v;
     note_last(it, b->p, b->n, b->k, true);
     return true;
 }
@@ -520,16 +526,17 @@ static int add_pairs(group *g, const bucket *b)
 static int series_grouped(void *ud, const sb_scan_series *s)
 {
     qstate *st = ud;
-    group *g = find_group(st, s);
+    group *g = NULL;
     bucket_iter it;
     bucket b;
 
-    if (g == NULL)
-        return SB_ENOMEM;
-    if (!g->mixed && strcmp(g->name, s->key) != 0)
-        g->mixed = true;
     iter_init(&it, st->q, s->pts, s->npts);
     while (next_bucket(&it, &b)) {
+        /* Only a series with samples in [from, to] joins its group. */
+        if (g == NULL && (g = find_group(st, s)) == NULL)
+            return SB_ENOMEM;
+        if (!g->mixed && strcmp(g->name, s->key) != 0)
+            g->mixed = true;
         if (is_pct(st->q->agg)) {
             if (add_pairs(g, &b) != SB_OK)
                 return SB_ENOMEM;
@@ -622,13 +629,61 @@ static bool combine(int agg, const partial *p, size_t n, double *out)
     return a.nnum > 0;
 }
 
-/* Reduces a group into st->vals; returns the number of values. */
-static size_t finish_group(qstate *st, group *g)
+/*
+ * Percentiles of a group whose buckets are dense (no more buckets in
+ * range than samples): a counting sort by bucket, then a selection per
+ * bucket. O(samples + buckets). Returns the number of values or -1 when
+ * out of memory.
+ */
+static long pct_dense(qstate *st, group *g, int64_t k0, size_t nb)
 {
+    size_t *start = calloc(nb + 1, sizeof *start);
+    double *v = malloc((g->npairs ? g->npairs : 1) * sizeof *v);
+    long n = -1;
+
+    if (start == NULL || v == NULL)
+        goto out;
+    for (size_t i = 0; i < g->npairs; i++)
+        start[g->pairs[i].k - k0 + 1]++;
+    for (size_t b = 0; b < nb; b++)
+        start[b + 1] += start[b];
+    for (size_t i = 0; i < g->npairs; i++) /* start[b] ends at b's end */
+        v[start[g->pairs[i].k - k0]++] = g->pairs[i].v;
+    n = 0;
+    for (size_t b = 0, lo = 0; b < nb; lo = start[b], b++) {
+        size_t m = start[b] - lo;
+
+        if (m > 0)
+            st->vals[n++] =
+                (sb_agg_value){(k0 + (int64_t)b) * st->q->step_ns,
+                               select_kth(v + lo, m, pct_index(st->q->agg, m))};
+    }
+out:
+    free(start);
+    free(v);
+    return n;
+}
+
+/* Reduces a group into st->vals, *n values. 0 or SB_ENOMEM. */
+static int finish_group(qstate *st, group *g, size_t *out)
+{
+    const sb_range_query *q = st->q;
+    int64_t k0 = sb__floor_div(q->from_ns, q->step_ns);
+    uint64_t nb =
+        (uint64_t)sb__floor_div(q->to_ns, q->step_ns) - (uint64_t)k0 + 1;
     size_t n = 0, i = 0;
+    long dense;
     double v;
 
-    if (is_pct(st->q->agg)) {
+    *out = 0;
+    if (is_pct(q->agg) && nb <= g->npairs) {
+        dense = pct_dense(st, g, k0, (size_t)nb);
+        if (dense < 0)
+            return SB_ENOMEM;
+        *out = (size_t)dense;
+        return SB_OK;
+    }
+    if (is_pct(q->agg)) {
         qsort(g->pairs, g->npairs, sizeof *g->pairs, cmp_pair);
         while (i < g->npairs) {
             size_t j = i;
@@ -640,7 +695,8 @@ static size_t finish_group(qstate *st, group *g)
                                g->pairs[i + pct_index(st->q->agg, j - i)].v};
             i = j;
         }
-        return n;
+        *out = n;
+        return SB_OK;
     }
     qsort(g->parts, g->nparts, sizeof *g->parts, cmp_partial);
     while (i < g->nparts) {
@@ -652,7 +708,8 @@ static size_t finish_group(qstate *st, group *g)
             st->vals[n++] = (sb_agg_value){g->parts[i].k * st->q->step_ns, v};
         i = j;
     }
-    return n;
+    *out = n;
+    return SB_OK;
 }
 
 /* The output key of a group: name, then the group_by labels other than
@@ -699,8 +756,8 @@ static int finish_groups(qstate *st)
         return SB_ENOMEM;
     sb__buf_init(&key, SIZE_MAX);
     for (size_t i = 0; i < st->ngroups && rc == SB_OK; i++) {
-        n = finish_group(st, &st->groups[i]);
-        if (n == 0)
+        rc = finish_group(st, &st->groups[i], &n);
+        if (rc != SB_OK || n == 0)
             continue;
         rc = group_out_key(st, &st->groups[i], &key, &nlabels);
         if (rc == SB_OK)

@@ -32,8 +32,8 @@
  * all their samples in the bucket, rate as the sum of the series' rates,
  * last as the newest sample of any of them (on equal times the greater
  * value, NaN lowest). A group's labels are its group_by labels; its name
- * is the metric name when all its series share one (or __name__ is
- * grouped by), "" otherwise.
+ * is the metric name when all its series with samples in [from, to]
+ * share one (always so when __name__ is grouped by), "" otherwise.
  *
  * Work is bounded: at most max_samples points are read (the points of
  * [(k0-1)*step, to] with k0 the bucket of from, so rate finds its

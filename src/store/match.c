@@ -94,9 +94,11 @@ typedef struct lexer {
     size_t i;
     char *out;
     size_t o;
-    size_t size[SB_MATCH_VALUE_MAX + 1]; /* [0] is the whole pattern */
+    size_t size[SB_MATCH_VALUE_MAX + 1];   /* [0] is the whole pattern */
+    unsigned nest[SB_MATCH_VALUE_MAX + 1]; /* deepest repetition inside */
     size_t depth;
-    size_t last; /* size of the item a repetition would apply to */
+    size_t last;        /* size of the item a repetition would apply to */
+    unsigned last_nest; /* and how deeply repeated it already is */
     const char *why;
 } lexer;
 
@@ -184,18 +186,29 @@ static size_t read_interval(const char *p, size_t *copies)
     return i + 1;
 }
 
-/* A repetition of the last item, copied `copies` times in all. */
+/* A repetition of the last item, copied `copies` times in all. The
+ * repeated item is then that much larger, which matters when it is
+ * repeated again ("x++" is four copies of x, "x+++" eight). */
 static bool repeat_last(lexer *lx, size_t copies)
 {
     if (copies == SIZE_MAX) {
         lx->why = "a repetition count above 255";
         return false;
     }
+    if (++lx->last_nest > SB_MATCH_NEST_MAX) {
+        lx->why = "repetitions nested more than 3 deep";
+        return false;
+    }
+    if (lx->last_nest > lx->nest[lx->depth])
+        lx->nest[lx->depth] = lx->last_nest;
     if (copies <= 1 || lx->last == 0)
         return true;
     if (lx->last > SB_MATCH_EXPANSION_MAX / copies)
         return grow_size(lx, SIZE_MAX);
-    return grow_size(lx, lx->last * (copies - 1));
+    if (!grow_size(lx, lx->last * (copies - 1)))
+        return false;
+    lx->last *= copies;
+    return true;
 }
 
 static bool lex_group_end(lexer *lx)
@@ -207,10 +220,12 @@ static bool lex_group_end(lexer *lx)
         put(lx, ')');
         lx->i++;
         lx->last = 1;
+        lx->last_nest = 0;
         return grow_size(lx, 1);
     }
     put(lx, lx->p[lx->i++]);
-    inner = lx->size[lx->depth--];
+    inner = lx->size[lx->depth];
+    lx->last_nest = lx->nest[lx->depth--];
     lx->last = inner;
     return grow_size(lx, inner);
 }
@@ -220,6 +235,7 @@ static bool lex_atom(lexer *lx)
 {
     put(lx, lx->p[lx->i++]);
     lx->last = 1;
+    lx->last_nest = 0;
     return grow_size(lx, 1);
 }
 
@@ -239,14 +255,17 @@ static bool lex_step(lexer *lx)
         if (p[lx->i] != '\0')
             put(lx, p[lx->i++]);
         lx->last = 1;
+        lx->last_nest = 0;
         return grow_size(lx, 1);
     case '[':
         lex_bracket(lx);
         lx->last = 1;
+        lx->last_nest = 0;
         return grow_size(lx, 1);
     case '(':
         put(lx, p[lx->i++]);
         lx->size[++lx->depth] = 0;
+        lx->nest[lx->depth] = 0;
         lx->last = 0;
         return true;
     case ')':
@@ -254,6 +273,7 @@ static bool lex_step(lexer *lx)
     case '|':
         put(lx, p[lx->i++]);
         lx->last = 0;
+        lx->last_nest = 0;
         return true;
     case '+':
         copies = 2;
@@ -305,6 +325,14 @@ static int compile_regex(sb_cmatcher *cm, char *err, size_t errlen)
     int rc;
 
     sb__quote_bytes(cm->value, strlen(cm->value), QUOTE_MAX, '\'', q, sizeof q);
+    /* The lexer's checks first: regcomp itself is what a blow-up
+     * repetition would exhaust. */
+    why = wrap_pattern(cm->value, wrapped);
+    if (why != NULL) {
+        set_err(err, errlen, "match '%s%s%s': invalid regex: %s", cm->key,
+                op_text[cm->op], q, why);
+        return SB_EINVAL;
+    }
     rc = regcomp(&bare, cm->value, REG_EXTENDED | REG_NOSUB);
     if (rc == REG_ESPACE)
         return SB_ENOMEM;
@@ -315,13 +343,6 @@ static int compile_regex(sb_cmatcher *cm, char *err, size_t errlen)
         return SB_EINVAL;
     }
     regfree(&bare);
-
-    why = wrap_pattern(cm->value, wrapped);
-    if (why != NULL) {
-        set_err(err, errlen, "match '%s%s%s': invalid regex: %s", cm->key,
-                op_text[cm->op], q, why);
-        return SB_EINVAL;
-    }
     rc = regcomp(&cm->re, wrapped, REG_EXTENDED | REG_NOSUB);
     if (rc == REG_ESPACE)
         return SB_ENOMEM;

@@ -9,8 +9,7 @@
  *
  * Regular expressions are POSIX extended (regcomp with REG_EXTENDED |
  * REG_NOSUB) and must match the whole value: the pattern R is compiled as
- * ^(R)$. Before wrapping, R is checked on its own (so an error message
- * speaks of the pattern the client sent) and lexed, which
+ * ^(R)$. R is first lexed, which
  *   - escapes every ')' that closes no group of R: glibc reads such a ')'
  *     as a literal, and left bare it would close the wrapping group early
  *     ("a)|(b)" would otherwise become "^(a)|(b))$", unanchored);
@@ -19,7 +18,13 @@
  *   - refuses patterns whose counted repetitions ({m,n}) would expand to
  *     more than SB_MATCH_EXPANSION_MAX atoms (regcomp copies the repeated
  *     part for every count, so "((a{255}){255}){255}" would take
- *     gigabytes) or use a count above 255.
+ *     gigabytes) or use a count above 255;
+ *   - refuses repetitions nested more than SB_MATCH_NEST_MAX deep,
+ *     directly ("x???") or through groups ("((x?)?)*?"): regcomp's
+ *     closure computation grows steeply with the nesting once the nested
+ *     part is also copied ("x" with fifty '?' and "+++" takes seconds).
+ * Only then is R compiled on its own (so a syntax error message speaks
+ * of the pattern the client sent) and, wrapped, for use.
  */
 #ifndef SB_STORE_MATCH_H
 #define SB_STORE_MATCH_H
@@ -32,6 +37,7 @@
 
 #define SB_MATCH_EXPANSION_MAX 4096
 #define SB_MATCH_REPEAT_MAX    255
+#define SB_MATCH_NEST_MAX      3
 
 typedef struct sb_cmatcher {
     const char *key; /* borrowed from the sb_matcher */
