@@ -29,15 +29,18 @@
 // page that polls too slowly fails both. Exit 0 = pass, 1 = fail,
 // 77 = Chromium cannot run here (skipped).
 
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { launchBrowser, startServer, stopServer, waitOverview } from "./lib.mjs";
 
+// SB_CHROMIUM overrides /usr/bin/chromium (lib.mjs); a missing one skips.
 const [bin, artifacts] = process.argv.slice(2);
 if (!bin || !artifacts) {
   console.error("usage: dashboard.spec.mjs SCOREBOARD_BIN ARTIFACT_DIR");
   process.exit(2);
 }
+
+mkdirSync(artifacts, { recursive: true });
 
 const LIVE_MS = 2000; // the bound for a pushed metric to show
 const WAIT_MS = 30000; // any other wait
