@@ -780,6 +780,25 @@ static void test_aggregate_rejects_bad_queries(void **state)
     q.group_by = dup;
     assert_int_equal(sb__range_query(w.st, &q, &res), SB_EINVAL);
     sb__agg_result_free(&res);
+
+    /* extreme bounds and a 1 ns step: no overflow, every point found */
+    q.ngroup_by = 0;
+    q.from_ns = INT64_MIN;
+    q.to_ns = INT64_MAX;
+    q.step_ns = 1;
+    q.agg = SB_AGG_RATE;
+    run(&w, &q, &res);
+    assert_int_equal(res.nseries, 0); /* one sample per bucket: no rate */
+    sb__agg_result_free(&res);
+    q.agg = SB_AGG_COUNT;
+    run(&w, &q, &res);
+    assert_int_equal(res.nvalues, 30);
+    sb__agg_result_free(&res);
+    q.step_ns = INT64_MAX;
+    run(&w, &q, &res);
+    assert_int_equal(res.nvalues, 1); /* all in bucket 0 */
+    assert_true(res.series[0].vals[0].v == 30);
+    sb__agg_result_free(&res);
     world_close(&w);
 }
 
