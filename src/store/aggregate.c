@@ -830,7 +830,8 @@ int sb__range_query(sb_store *store, const sb_range_query *q,
 
     /* Read from the start of the bucket before from's: rate's reference. */
     k0 = sb__floor_div(q->from_ns, q->step_ns);
-    if (__builtin_mul_overflow(k0 - 1, q->step_ns, &f.since_ns))
+    if (__builtin_sub_overflow(k0, 1, &k0) ||
+        __builtin_mul_overflow(k0, q->step_ns, &f.since_ns))
         f.since_ns = INT64_MIN;
     if (q->agg != SB_AGG_RATE)
         f.since_ns = q->from_ns;

@@ -434,6 +434,27 @@ static void test_query_every_400(void **state)
         expect_400(bad[i].pq, bad[i].phrase);
 }
 
+/* Other methods: 405 with Allow, OPTIONS 204. */
+static void test_query_methods(void **state)
+{
+    char allow[128] = "";
+    e2e_resp r;
+
+    (void)state;
+    request("POST", "/api/v1/query?name=a", "{}", NULL, &r);
+    assert_int_equal(r.status, 405);
+    assert_true(e2e_resp_header(&r, "Allow", allow, sizeof allow));
+    assert_string_equal(allow, "GET, HEAD, OPTIONS");
+    e2e_resp_free(&r);
+    request("OPTIONS", "/api/v1/query", NULL, NULL, &r);
+    assert_int_equal(r.status, 204);
+    e2e_resp_free(&r);
+    /* the path matches exactly */
+    request("GET", "/api/v1/query/?name=a", NULL, NULL, &r);
+    assert_int_equal(r.status, 404);
+    e2e_resp_free(&r);
+}
+
 /* More than 100,000 values (the default max_query_values) is a 400. */
 static void test_query_value_cap(void **state)
 {
@@ -516,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_query_head_gzip_and_request_metrics),
         cmocka_unit_test(test_matchers_on_metrics_and_series),
         cmocka_unit_test(test_query_every_400),
+        cmocka_unit_test(test_query_methods),
         cmocka_unit_test(test_query_value_cap),
     };
     int failed = cmocka_run_group_tests_name("query", tests, setup, teardown);

@@ -22,6 +22,7 @@
 #include "store/aggregate.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -779,6 +780,25 @@ static void test_aggregate_rejects_bad_queries(void **state)
     q.group_by = dup;
     assert_int_equal(sb__range_query(w.st, &q, &res), SB_EINVAL);
     sb__agg_result_free(&res);
+
+    /* extreme bounds and a 1 ns step: no overflow, every point found */
+    q.ngroup_by = 0;
+    q.from_ns = INT64_MIN;
+    q.to_ns = INT64_MAX;
+    q.step_ns = 1;
+    q.agg = SB_AGG_RATE;
+    run(&w, &q, &res);
+    assert_int_equal(res.nseries, 0); /* one sample per bucket: no rate */
+    sb__agg_result_free(&res);
+    q.agg = SB_AGG_COUNT;
+    run(&w, &q, &res);
+    assert_int_equal(res.nvalues, 30);
+    sb__agg_result_free(&res);
+    q.step_ns = INT64_MAX;
+    run(&w, &q, &res);
+    assert_int_equal(res.nvalues, 1); /* all in bucket 0 */
+    assert_true(res.series[0].vals[0].v == 30);
+    sb__agg_result_free(&res);
     world_close(&w);
 }
 
@@ -815,6 +835,96 @@ static void test_aggregate_names_and_matchers_filter(void **state)
     world_close(&w);
 }
 
+/* ------------------------------------------------------------ threads */
+
+typedef struct race {
+    sb_store *st;
+    int64_t base;
+    int id;
+    size_t values; /* readers: values of the last query */
+    int rc;
+} race;
+
+/* Writes 20 series x 300 points, one batch per point time. */
+static void *race_writer(void *arg)
+{
+    race *r = arg;
+    char host[20][8];
+    sb_label l[20];
+    sb_sample s[20];
+
+    for (int i = 0; i < 20; i++) {
+        snprintf(host[i], sizeof host[i], "w%dh%d", r->id, i);
+        l[i] = (sb_label){"host", host[i]};
+        s[i] = (sb_sample){"race", &l[i], 1, 0, 0};
+    }
+    for (int p = 0; p < 300 && r->rc == SB_OK; p++) {
+        for (int i = 0; i < 20; i++) {
+            s[i].time_ns = r->base + p * SEC;
+            s[i].value = p;
+        }
+        r->rc = sb_store_write_batch(r->st, s, 20, NULL);
+    }
+    return NULL;
+}
+
+/* Queries while the writers write: grouped and plain, with a regex. */
+static void *race_reader(void *arg)
+{
+    race *r = arg;
+    static const char *const gb[] = {"host"};
+    sb_matcher m = {"host", "w[0-9]h1.*", SB_MATCH_RE};
+    sb_matchset ms;
+    sb_range_query q = {0};
+
+    r->rc = sb__matchset_compile(&ms, &m, 1, NULL, 0);
+    q.from_ns = r->base;
+    q.to_ns = r->base + 299 * SEC;
+    q.step_ns = 10 * SEC;
+    q.ms = &ms;
+    for (int i = 0; i < 200 && r->rc == SB_OK; i++) {
+        sb_agg_result res;
+
+        q.agg = i % SB_AGG_KINDS;
+        q.group_by = i % 2 ? gb : NULL;
+        q.ngroup_by = i % 2;
+        r->rc = sb__range_query(r->st, &q, &res);
+        r->values = res.nvalues;
+        sb__agg_result_free(&res);
+    }
+    sb__matchset_free(&ms);
+    return NULL;
+}
+
+/* Readers and writers at once (run under TSan by make test); once the
+ * writers are done a query sees every point. */
+static void test_aggregate_concurrent_with_writers(void **state)
+{
+    pthread_t th[4];
+    race r[4];
+    world w;
+
+    (void)state;
+    world_open(&w);
+    for (int i = 0; i < 4; i++) {
+        r[i] = (race){w.st, w.base, i, 0, SB_OK};
+        assert_int_equal(pthread_create(&th[i], NULL,
+                                        i < 2 ? race_writer : race_reader,
+                                        &r[i]),
+                         0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(r[i].rc, SB_OK);
+    }
+    /* hosts w0h1, w0h10..19, w1h1, w1h10..19: 22 series x 30 buckets */
+    r[2].rc = SB_OK;
+    race_reader(&r[2]);
+    assert_int_equal(r[2].rc, SB_OK);
+    assert_int_equal(r[2].values, 22 * 30);
+    world_close(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -826,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_aggregate_caps),
         cmocka_unit_test(test_aggregate_rejects_bad_queries),
         cmocka_unit_test(test_aggregate_names_and_matchers_filter),
+        cmocka_unit_test(test_aggregate_concurrent_with_writers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
