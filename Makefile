@@ -20,7 +20,7 @@ deps:
 	@scripts/install-deps.sh build
 
 deps-test:
-	@scripts/install-deps.sh test
+	@scripts/install-deps.sh test browser
 
 build: deps
 	@$(CMAKE_GEN) -B $(BUILD) -DCMAKE_C_COMPILER=gcc -DSB_TESTS=OFF >/dev/null

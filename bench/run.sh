@@ -5,9 +5,13 @@
 #   bench/run.sh [WORKLOAD...]          full run, BENCH_RUNS runs each
 #   bench/run.sh --smoke [WORKLOAD...]  each workload once for about 1 s
 #
-# WORKLOAD is read, ingest, healthz, memory, contention or collectors;
-# none means all of them (and only then must every row of the table
-# have figures, and bench/statsd/run.sh adds the StatsD figures).
+# WORKLOAD is read, ingest, healthz, memory, contention, collectors,
+# query or dashboard; none means all of them (and only then must every
+# row of the table have figures, and bench/statsd/run.sh adds the StatsD
+# figures). query (bench/query_bench.c) prints its own figures instead of
+# adding rows to the table. dashboard (bench/dashboard.sh) measures page
+# weight, time to first chart in headless Chromium and the server CPU of
+# live updates.
 #
 # Builds an optimized scoreboard (build-bench/), the Go peer and the
 # helper benchtool, then for each workload and run starts a fresh server
@@ -28,7 +32,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BENCH_BUILD:-$ROOT/build-bench}
-ALL_WORKLOADS=(read ingest healthz memory contention collectors)
+ALL_WORKLOADS=(read ingest healthz memory contention collectors query
+	dashboard)
 SMOKE=0
 if [ "${1:-}" = --smoke ]; then
 	SMOKE=1
@@ -509,6 +514,28 @@ w_collectors() {
 	done
 	for i in "${pids[@]}"; do stop_pid "$i"; done
 	log "collectors done"
+}
+
+# 7. Range queries through the library (bench/query_bench.c): 100 series
+# of 1 h of 1 s data (--smoke: 10 series of 10 min), medians printed and
+# kept in $WORK/query.txt, not in the table.
+w_query() {
+	cmake --build "$BUILD" --target query_bench -j "$NCPU" >>"$WORK/build.log" 2>&1 ||
+		{ tail -20 "$WORK/build.log" >&2 && die "query_bench build"; }
+	"${PIN_SERVER[@]}" "$BUILD/query_bench" \
+		$([ $SMOKE -eq 1 ] && echo --smoke || echo --runs 15) \
+		>"$WORK/query.txt" || die "query_bench failed"
+	cat "$WORK/query.txt" >&2
+	log "query done"
+}
+
+# The dashboard (bench/dashboard.sh): the server pinned like the others,
+# Chromium and node on the load generators' CPUs.
+w_dashboard() {
+	BENCH_SERVER_WRAP="${PIN_SERVER[*]}" "${PIN_LOAD[@]}" \
+		"$ROOT/bench/dashboard.sh" "$BUILD/scoreboard" "$RUNS" "$IDLE" \
+		>>"$RAW" || die "dashboard"
+	log "dashboard done"
 }
 
 # ------------------------------------------------------------------- main

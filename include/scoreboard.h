@@ -143,6 +143,29 @@ void sb_store_stats_get(sb_store *store, sb_store_stats *out);
 
 /* ---------------------------------------------------------------- query */
 
+/*
+ * Label matchers select series by their labels. A matcher compares the
+ * value of label key (the metric name when key is "__name__"; "" when the
+ * series has no such label) with value: equal, not equal, or matching the
+ * POSIX extended regular expression value, anchored at both ends (it must
+ * match the whole label value). Several matchers must all hold.
+ */
+enum sb_match_op {
+    SB_MATCH_EQ = 0,  /* KEY=VALUE */
+    SB_MATCH_NE = 1,  /* KEY!=VALUE */
+    SB_MATCH_RE = 2,  /* KEY=~REGEX */
+    SB_MATCH_NRE = 3, /* KEY!~REGEX */
+};
+
+#define SB_MATCHERS_MAX    32   /* matchers in one query */
+#define SB_MATCH_VALUE_MAX 1024 /* bytes in a matcher's value or regex */
+
+typedef struct sb_matcher {
+    const char *key;   /* a label key, or "__name__" */
+    const char *value; /* compared text or regular expression */
+    int op;            /* enum sb_match_op */
+} sb_matcher;
+
 typedef struct sb_query {
     const char *const *names; /* exact names to select; NULL/0 = all */
     size_t nnames;
@@ -152,6 +175,10 @@ typedef struct sb_query {
     bool latest;       /* only the newest point of each series */
     bool series_only;  /* series and their counts, no points copied */
     size_t max_points; /* fail with SB_ETOOLARGE beyond; 0 = no cap */
+    /* Label matchers, all of which must hold (ANDed with names); at most
+     * SB_MATCHERS_MAX. A bad key, op or regex fails with SB_EINVAL. */
+    const sb_matcher *matchers;
+    size_t nmatchers;
 } sb_query;
 
 void sb_query_init(sb_query *q);
@@ -235,6 +262,7 @@ typedef struct sb_server_options {
     int log_level;        /* SB_LOG_*; default SB_LOG_INFO */
     sb_log_fn log;        /* NULL = silent */
     void *log_ud;
+    size_t max_query_values; /* GET /api/v1/query values; 100,000 */
 
     /* StatsD receiver on UDP and TCP at "HOST:PORT" (port 0 picks one,
      * logged as `statsd_listening address=`); NULL = off (the default). */

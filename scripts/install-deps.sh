@@ -1,31 +1,44 @@
 #!/usr/bin/env bash
 # Installs the Debian packages scoreboard needs to build and test, skipping
-# the ones already present. Called by the Makefile; safe to run repeatedly.
+# the ones already present, then the pinned npm packages. Called by the
+# Makefile; safe to run repeatedly.
 #
 #   scripts/install-deps.sh [GROUP ...]
 #
-# Groups: build (default), test, bench. Run as root or with sudo available.
-# The test group also installs the npm packages of tests/clients/ (the
-# real client libraries the `clients` tests drive) from its committed
-# package-lock.json with `npm ci`.
+# Groups:
+#   build    compilers and libraries (default)
+#   test     build + cmocka, sanitizer runtimes, valgrind, and the real
+#            clients of tests/clients/ (Prometheus, the node exporter, and
+#            the npm packages of tests/clients/package-lock.json)
+#   bench    build + wrk, Go, VictoriaMetrics
+#   browser  Chromium, for the dashboard's browser tests and its bench
+#   web      only the npm step of web/
+# Every group but browser also runs the web step: `npm ci` in web/ when
+# web/node_modules is missing or older than web/package-lock.json, since
+# the build embeds files from it. Run as root or with sudo available.
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config clang clang-format
 	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev zlib1g-dev)
-test_pkgs=(libcmocka-dev libclang-rt-14-dev valgrind curl nodejs)
+test_pkgs=(libcmocka-dev libclang-rt-14-dev valgrind curl)
 # Real clients of tests/clients/ (Prometheus server, promtool, exporter).
 test_pkgs+=(prometheus prometheus-node-exporter)
 bench_pkgs=(wrk golang-go victoria-metrics curl procps)
+browser_pkgs=(chromium)
 
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(build)
 
 want=()
+web=0
+clients=0
 for g in "${groups[@]}"; do
 	case "$g" in
-	build) want+=("${build_pkgs[@]}") ;;
-	test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-	bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+	build) want+=("${build_pkgs[@]}"); web=1 ;;
+	test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}"); web=1; clients=1 ;;
+	bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}"); web=1 ;;
+	browser) want+=("${browser_pkgs[@]}") ;;
+	web) web=1 ;;
 	*)
 		echo "install-deps: unknown group '$g'" >&2
 		exit 2
@@ -33,19 +46,29 @@ for g in "${groups[@]}"; do
 	esac
 done
 
-# npm ci for tests/clients/ when its lock file is newer than what was
-# installed; optional native add-ons and install scripts are skipped.
-clients_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/clients"
-npm_clients() {
-	case " ${groups[*]} " in *" test "*) ;; *) return 0 ;; esac
-	if [ ! -e "$clients_dir/node_modules/.package-lock.json" ] ||
-		[ "$clients_dir/package-lock.json" -nt "$clients_dir/node_modules/.package-lock.json" ]; then
-		echo "install-deps: npm ci in tests/clients" >&2
-		(cd "$clients_dir" && npm ci --omit=optional --ignore-scripts \
-			--no-audit --no-fund --loglevel=error)
+# Node and npm for the npm steps: Debian's nodejs and npm when the commands
+# are absent (a nodejs package that bundles npm is fine as it is).
+if [ $((web + clients)) -gt 0 ]; then
+	command -v node >/dev/null 2>&1 || want+=(nodejs)
+	command -v npm >/dev/null 2>&1 || want+=(npm)
+fi
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# npm ci in DIR when its lock file is newer than what was installed.
+npm_ci() {
+	local dir="$1"
+	shift
+	if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+		[ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+		echo "install-deps: npm ci in ${dir#"$root"/}" >&2
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error "$@") >&2
 	fi
 }
-trap 'st=$?; [ $st -eq 0 ] && npm_clients; exit' EXIT
+npm_steps() {
+	[ "$web" -eq 0 ] || npm_ci "$root/web"
+	# The clients need no native add-ons or install scripts.
+	[ "$clients" -eq 0 ] || npm_ci "$root/tests/clients" --omit=optional --ignore-scripts
+}
 
 missing=()
 for p in "${want[@]}"; do
@@ -53,12 +76,10 @@ for p in "${want[@]}"; do
 		missing+=("$p")
 	fi
 done
-# npm ships inside nodesource's nodejs package but is its own package in
-# Debian: install it only when the command is missing.
-case " ${want[*]} " in
-*" nodejs "*) command -v npm >/dev/null 2>&1 || missing+=(npm) ;;
-esac
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	npm_steps
+	exit 0
+fi
 
 # Deduplicate while keeping order.
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++')
@@ -81,3 +102,4 @@ lock=(-o DPkg::Lock::Timeout=300)
 "${sudo[@]}" apt-get "${lock[@]}" update -qq
 "${sudo[@]}" apt-get "${lock[@]}" install -y -qq --no-install-recommends \
 	"${missing[@]}"
+npm_steps

@@ -89,6 +89,13 @@ var rows = []rowSpec{
 	{key: "collector_cpu_s_per_min", workload: "idle CPU at 1s collector interval", unit: "CPU-s/min",
 		target: "<= 0.5", checks: []check{{ge: false, limit: 0.5}}},
 	{key: "collector_cpu_ticks_s_per_min", workload: "  the same from /proc/PID/stat ticks", unit: "CPU-s/min"},
+	{key: "dashboard_page_bytes", workload: "dashboard: GET / and its assets", unit: "KiB", scale: 1 << 10},
+	{key: "dashboard_page_gzip_bytes", workload: "  the same, gzip", unit: "KiB", scale: 1 << 10},
+	{key: "dashboard_first_chart_ms", workload: "dashboard: load to first chart (fresh Chromium)", unit: "ms"},
+	{key: "dashboard_all_charts_ms", workload: "  load to all five overview charts", unit: "ms"},
+	{key: "dashboard_idle_cpu_s_per_min", workload: "server CPU, no dashboard open", unit: "CPU-s/min"},
+	{key: "dashboard_live_cpu_s_per_min", workload: "  the same with one live dashboard", unit: "CPU-s/min"},
+	{key: "dashboard_live_rps", workload: "  requests/s of one live dashboard", unit: "req/s"},
 }
 
 // summary is one system's figures for one row.

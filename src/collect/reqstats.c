@@ -42,13 +42,13 @@
 #define RS_MAX_ROUTES  64
 #define RS_MAX_METHODS 32
 
-static const unsigned status_codes[] = {200, 204, 400, 404, 405, 413,
-                                        414, 415, 431, 500, 503};
+static const unsigned status_codes[] = {200, 204, 304, 400, 404, 405,
+                                        413, 414, 415, 431, 500, 503};
 #define RS_NCODES  (sizeof status_codes / sizeof status_codes[0])
 #define RS_NSTATUS (RS_NCODES + 1) /* the last slot is "other" */
 
 static const char *const status_names[RS_NSTATUS] = {
-    "200", "204", "400", "404", "405", "413",
+    "200", "204", "304", "400", "404", "405",  "413",
     "414", "415", "431", "500", "503", "other"};
 
 static const struct {

@@ -42,6 +42,10 @@ enum sb_route_id {
     SB_ROUTE_METRICS,
     SB_ROUTE_SERIES,
     SB_ROUTE_HEALTHZ,
+    SB_ROUTE_QUERY,
+    SB_ROUTE_UI,     /* GET / (dashboard.c) */
+    SB_ROUTE_ASSETS, /* GET /assets/<any name>: one route for all */
+    SB_ROUTE_STATUS, /* GET /api/v1/status */
     SB_ROUTE_UNMATCHED,
     SB_ROUTE_COUNT
 };
@@ -68,7 +72,8 @@ struct sb_server {
     sb_logger log;
     size_t max_body;
     size_t max_query_points;
-    char **cors; /* owned copies of the allowed origins */
+    size_t max_query_values; /* GET /api/v1/query output values */
+    char **cors;             /* owned copies of the allowed origins */
     size_t ncors;
     bool access_log;
 
@@ -81,6 +86,9 @@ struct sb_server {
     sb_statsd_agg *statsd_agg;                /* NULL without --statsd */
     struct sb_statsd_server *statsd_listener; /* stopped before runner */
     struct sb_scraper *scraper;               /* NULL without scrape targets */
+
+    int64_t interval_ns; /* collector period, for GET /api/v1/status */
+    int64_t started_ns;  /* sb_time_now() at start */
 
     sb_ratelimit errlimit; /* 4xx/5xx request lines */
     sb_ratelimit mhdlimit; /* MHD's own diagnostics */
@@ -132,6 +140,11 @@ unsigned sb__route_lookup(const char *path, size_t len);
 /* Method id of an HTTP method token (case-sensitive, as HTTP says). */
 unsigned sb__method_lookup(const char *method);
 
+/* ------------------------------------------------------ query_route.c */
+
+/* Answers GET|HEAD /api/v1/query. */
+enum MHD_Result sb__get_query(struct MHD_Connection *c, sb_request *rq);
+
 /* --------------------------------------------------------- response.c */
 
 /* Response flags for sb__respond(). */
@@ -142,6 +155,7 @@ enum {
     SB_RESP_NO_CORS = 1 << 3,     /* no Access-Control-Allow-Origin */
     SB_RESP_PROM = 1 << 4,        /* Content-Type: Prometheus text 0.0.4 */
     SB_RESP_VARY_ACCEPT = 1 << 5, /* Vary: Accept (format negotiated) */
+    SB_RESP_REVALIDATE = 1 << 6,  /* Cache-Control: no-cache, not no-store */
 };
 
 /* Adds the common headers (flags above, caching, CORS) to r, queues it
@@ -187,6 +201,15 @@ enum MHD_Result sb__respond_points(struct MHD_Connection *c, sb_request *rq,
  * Vary: Accept (the format was negotiated from the Accept header). */
 enum MHD_Result sb__respond_prom(struct MHD_Connection *c, sb_request *rq,
                                  sb_result *res, bool vary_accept);
+
+/* -------------------------------------------------------- dashboard.c */
+
+/* GET / and GET /assets/<name>: the embedded file, 304 on a matching
+ * If-None-Match, 404 JSON for an unknown name (see dashboard.h). */
+enum MHD_Result sb__respond_asset(struct MHD_Connection *c, sb_request *rq);
+/* GET /api/v1/status: {"version", "time", "start_time",
+ * "retention_seconds", "interval_seconds", "max_query_points"}. */
+enum MHD_Result sb__respond_status(struct MHD_Connection *c, sb_request *rq);
 
 /* ------------------------------------------------------------- gzip.c */
 

@@ -17,6 +17,7 @@
 
 #include "common/quote.h"
 #include "common/timeparse.h"
+#include "http/match_params.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -183,10 +184,19 @@ void sb__params_free(sb_params *p)
 /* ------------------------------------------------------- route params */
 
 /* The keys the read routes know; each route allows a subset. */
-enum key_id { K_NAME, K_SINCE, K_UNTIL, K_LIMIT, K_LATEST, K_FORMAT, K_COUNT };
+enum key_id {
+    K_NAME,
+    K_SINCE,
+    K_UNTIL,
+    K_MATCH,
+    K_LIMIT,
+    K_LATEST,
+    K_FORMAT,
+    K_COUNT
+};
 
-static const char *const key_names[K_COUNT] = {"name",  "since",  "until",
-                                               "limit", "latest", "format"};
+static const char *const key_names[K_COUNT] = {
+    "name", "since", "until", "match", "limit", "latest", "format"};
 
 static int key_lookup(const char *key, int route)
 {
@@ -300,6 +310,8 @@ static int apply_param(sb_param *p, int route, int64_t now_ns, bool *seen,
     }
     if (id == K_NAME)
         return add_name(p, out, err, errlen);
+    if (id == K_MATCH)
+        return sb__match_param_add(&out->match, p, err, errlen);
     if (seen[id]) {
         set_err(err, errlen, "parameter '%s' given more than once",
                 key_names[id]);
@@ -355,8 +367,13 @@ int sb__metrics_params_parse(const char *raw, size_t len, int route,
         rc = SB_EINVAL;
         goto out;
     }
+    rc = sb__match_params_compile(&out->match, err, errlen);
+    if (rc != 0)
+        goto out;
     out->query.names = (const char *const *)out->names;
     out->query.nnames = out->nnames;
+    out->query.matchers = out->match.m;
+    out->query.nmatchers = out->match.n;
     out->query.series_only = route == SB_PARAMS_SERIES;
     rc = 0;
 
@@ -374,6 +391,7 @@ void sb__metrics_params_free(sb_metrics_params *p)
     for (size_t i = 0; i < p->nnames; i++)
         free(p->names[i]);
     free(p->names);
+    sb__match_params_free(&p->match);
     memset(p, 0, sizeof(*p));
     sb_query_init(&p->query);
 }

@@ -15,6 +15,7 @@
 #define SB_HTTP_PARAMS_H
 
 #include "scoreboard.h"
+#include "store/match.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,15 +47,29 @@ enum sb_params_format {
     SB_PARAMS_FORMAT_PROMETHEUS,
 };
 
-/* Parameters of GET /metrics (name, since, until, limit, latest, format)
- * and of GET /api/v1/series (name, since, until). query.names points into
- * the owned names array. */
+/* The repeatable `match` parameter (functions in http/match_params.h):
+ * the decoded values, owned and cut after the key, the matchers pointing
+ * into them, and their compiled set once every parameter is read. */
+typedef struct sb_match_params {
+    char *texts[SB_MATCHERS_MAX];
+    sb_matcher m[SB_MATCHERS_MAX];
+    size_t n;
+    sb_matchset ms; /* valid once compiled */
+    bool compiled;
+} sb_match_params;
+
+/* Parameters of GET /metrics (name, since, until, match, limit, latest,
+ * format)
+ * and of GET /api/v1/series (name, since, until, match). query.names
+ * points into the owned names array, query.matchers into match, whose
+ * compiled set match.ms is what the store query uses. */
 typedef struct sb_metrics_params {
     sb_query query;
     char **names;
     size_t nnames;
     int format;        /* enum sb_params_format */
     bool latest_given; /* latest appeared (true or false) */
+    sb_match_params match;
 } sb_metrics_params;
 
 enum sb_params_route {

@@ -80,7 +80,8 @@ static bool add_common(struct MHD_Connection *c, const sb_request *rq,
         ok = ok && add(r, MHD_HTTP_HEADER_CONTENT_TYPE, SB_PROM_CONTENT_TYPE);
     if (flags & SB_RESP_GZIP)
         ok = ok && add(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-    ok = ok && add(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    ok = ok && add(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                   (flags & SB_RESP_REVALIDATE) ? "no-cache" : "no-store");
     ok = ok && add(r, MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff");
     ok = ok && add_vary(r, srv, flags);
     if (!(flags & SB_RESP_NO_CORS))

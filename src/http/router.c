@@ -5,6 +5,9 @@
  *   POST     /metrics          ingest one point or an array of them
  *   GET|HEAD /api/v1/series    series list
  *   GET|HEAD /healthz          liveness
+ *   GET|HEAD /api/v1/query     bucketed range query (query_route.c)
+ *   GET|HEAD /, /assets/NAME the dashboard (dashboard.c)
+ *   GET|HEAD /api/v1/status    what the dashboard needs (dashboard.c)
  *   OPTIONS  any of the above  Allow (+ CORS preflight)
  *
  * Paths match the raw request path exactly (no decoding, no trailing
@@ -16,8 +19,10 @@
 #include "http/internal.h"
 
 #include "encode/points_json.h"
+#include "http/dashboard.h"
 #include "http/params.h"
 #include "ingest/points_parse.h"
+#include "store/match.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -26,7 +31,8 @@
 #include <string.h>
 
 const char *const sb__route_names[SB_ROUTE_COUNT] = {
-    "/metrics", "/api/v1/series", "/healthz", "unmatched"};
+    "/metrics", "/api/v1/series", "/healthz",       "/api/v1/query",
+    "/",        "/assets/",       "/api/v1/status", "unmatched"};
 
 const char *const sb__method_names[SB_METHOD_COUNT] = {"GET", "HEAD", "POST",
                                                        "OPTIONS", "OTHER"};
@@ -39,6 +45,10 @@ const char *const sb__method_names[SB_METHOD_COUNT] = {"GET", "HEAD", "POST",
 
 unsigned sb__route_lookup(const char *path, size_t len)
 {
+    size_t plen = strlen(SB_ASSETS_PREFIX);
+
+    if (len > plen && memcmp(path, SB_ASSETS_PREFIX, plen) == 0)
+        return SB_ROUTE_ASSETS;
     for (unsigned i = 0; i < SB_ROUTE_UNMATCHED; i++) {
         const char *name = sb__route_names[i];
 
@@ -137,13 +147,13 @@ static enum MHD_Result get_metrics(struct MHD_Connection *c, sb_request *rq)
         return ret;
     }
     p.query.max_points = srv->max_query_points;
-    rc = sb_store_query(srv->store, &p.query, &res);
+    rc = sb__store_query_matched(srv->store, &p.query, &p.match.ms, &res);
     vary = p.format == SB_PARAMS_FORMAT_ANY;
     sb__metrics_params_free(&p);
     if (rc == SB_ETOOLARGE) {
         snprintf(msg, sizeof msg,
                  "the result exceeds %zu points; narrow the query with "
-                 "name, since, until, limit or latest",
+                 "name, match, since, until, limit or latest",
                  srv->max_query_points);
         return sb__respond_error(c, rq, MHD_HTTP_BAD_REQUEST, msg, -1);
     }
@@ -165,7 +175,7 @@ static enum MHD_Result get_series(struct MHD_Connection *c, sb_request *rq)
     if (!parse_query(c, rq, SB_PARAMS_SERIES, &p, &ret))
         return ret;
     p.query.series_only = true;
-    rc = sb_store_query(rq->srv->store, &p.query, &res);
+    rc = sb__store_query_matched(rq->srv->store, &p.query, &p.match.ms, &res);
     sb__metrics_params_free(&p);
     if (rc < 0)
         return internal_error(c, rq, rc);
@@ -362,6 +372,12 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, sb_request *rq)
             return get_metrics(c, rq);
         if (rq->route == SB_ROUTE_SERIES)
             return get_series(c, rq);
+        if (rq->route == SB_ROUTE_QUERY)
+            return sb__get_query(c, rq);
+        if (rq->route == SB_ROUTE_UI || rq->route == SB_ROUTE_ASSETS)
+            return sb__respond_asset(c, rq);
+        if (rq->route == SB_ROUTE_STATUS)
+            return sb__respond_status(c, rq);
         return get_healthz(c, rq);
     default:
         return sb__respond_405(c, rq);

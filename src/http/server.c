@@ -48,6 +48,7 @@ void sb_server_options_init(sb_server_options *opts)
     opts->interval_ns = NS_PER_SEC;
     opts->max_body = 1024 * 1024;
     opts->max_query_points = 1000000;
+    opts->max_query_values = 100000;
     opts->collect_process = true;
     opts->collect_system = true;
     opts->threads = 0;
@@ -387,7 +388,10 @@ int sb_server_start(sb_store *store, const sb_server_options *opts,
     srv->log = (sb_logger){opts->log, opts->log_ud, opts->log_level};
     srv->max_body = opts->max_body;
     srv->max_query_points = opts->max_query_points;
+    srv->max_query_values = opts->max_query_values;
     srv->access_log = opts->access_log;
+    srv->interval_ns = opts->interval_ns;
+    srv->started_ns = sb_time_now();
     atomic_init(&srv->stopping, false);
     sb__ratelimit_init(&srv->errlimit, ERR_LINES_PER_SEC, NS_PER_SEC);
     sb__ratelimit_init(&srv->mhdlimit, MHD_LINES_PER_SEC, NS_PER_SEC);

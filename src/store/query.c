@@ -14,6 +14,7 @@
  * shard, not across shards: a batch spanning shards may be seen half-written by
  * a query that runs concurrently with it.
  */
+#include "store/match.h"
 #include "store/result.h"
 #include "store/store_internal.h"
 
@@ -32,6 +33,7 @@ typedef struct coll_series {
 
 typedef struct collector {
     const sb_query *q;
+    const sb_matchset *ms; /* label matchers; never NULL */
     sb_buf keys;
     coll_series *series;
     size_t nseries, series_cap;
@@ -260,7 +262,8 @@ static int collect_shard(collector *c, sb_shard *sh)
     for (size_t i = 0; i < sh->nslots && rc == SB_OK; i++) {
         const sb_series *s = sh->slots[i];
 
-        if (s != NULL && name_matches(c->q, s))
+        if (s != NULL && name_matches(c->q, s) &&
+            sb__matchset_test(c->ms, s->key, s->key_len, s->nlabels))
             rc = collect_series(c, s);
     }
     pthread_mutex_unlock(&sh->mu);
@@ -477,12 +480,28 @@ static void drop_empty_series(collector *c)
 
 int sb_store_query(sb_store *st, const sb_query *q, sb_result **out)
 {
+    sb_matchset ms;
+    int rc;
+
+    *out = NULL;
+    rc = sb__matchset_compile(&ms, q->matchers, q->nmatchers, NULL, 0);
+    if (rc != SB_OK)
+        return rc == SB_ETOOLARGE ? SB_EINVAL : rc;
+    rc = sb__store_query_matched(st, q, &ms, out);
+    sb__matchset_free(&ms);
+    return rc;
+}
+
+int sb__store_query_matched(sb_store *st, const sb_query *q,
+                            const sb_matchset *ms, sb_result **out)
+{
     collector c;
     int rc = SB_OK;
 
     *out = NULL;
     memset(&c, 0, sizeof c);
     c.q = q;
+    c.ms = ms;
     sb__buf_init(&c.keys, SIZE_MAX);
 
     c.floor_ns = INT64_MIN;

@@ -1341,11 +1341,9 @@ static void test_unknown_path_is_404_json(void **state)
 {
     static const struct {
         const char *method, *path;
-    } cases[] = {{"GET", "/nope"},
-                 {"POST", "/nope"},
-                 {"GET", "/api/v1/nope"},
-                 {"GET", "/metricsx"},
-                 {"GET", "/"}};
+    } cases[] = {{"GET", "/nope"},        {"POST", "/nope"},
+                 {"GET", "/api/v1/nope"}, {"GET", "/metricsx"},
+                 {"GET", "/assets/nope"}, {"GET", "/index.html"}};
     const char *problem;
     int failures = 0;
     e2e_resp r;

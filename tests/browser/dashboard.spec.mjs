@@ -1,0 +1,301 @@
+// dashboard.spec.mjs SCOREBOARD_BIN ARTIFACT_DIR
+//
+// End-to-end tests of the dashboard in headless Chromium against the
+// real binary (started on a free port):
+//   1. the overview charts render with data; a screenshot is saved as
+//      ARTIFACT_DIR/dashboard.png;
+//   2. a metric pushed with POST /metrics while the page is open shows
+//      in the series browser, and in its chart once added, each within
+//      two seconds of being stored;
+//   3. the URL of that view, opened in a new page, restores the charts
+//      and the range;
+//   3b. a custom from-to range is applied, kept in the URL, survives a
+//      reload and is drawn;
+//   4. keyboard: Tab reaches the range presets and the search box, a
+//      range preset is chosen with Enter, a focused chart's legend steps
+//      through its points with the arrow keys;
+//   5. a 375 px wide screen scrolls no sideways; the dark scheme changes
+//      the colors;
+// and through all of them no console error, page error, failed request
+// or HTTP error status. Last, on a page of its own (refused connections
+// are expected there):
+//   6. when the server stops, the page says it is disconnected; when a
+//      new server starts on the same port, the page reconnects by itself
+//      and draws the new server's data.
+//
+// Every wait is bounded. The two-second bound of test 2 is the issue's
+// requirement; a miss is measured again once with a fresh metric, so one
+// scheduling hiccup on a loaded machine does not fail the run, while a
+// page that polls too slowly fails both. Exit 0 = pass, 1 = fail,
+// 77 = Chromium cannot run here (skipped).
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { launchBrowser, startServer, stopServer, waitOverview } from "./lib.mjs";
+
+// SB_CHROMIUM overrides /usr/bin/chromium (lib.mjs); a missing one skips.
+const [bin, artifacts] = process.argv.slice(2);
+if (!bin || !artifacts) {
+  console.error("usage: dashboard.spec.mjs SCOREBOARD_BIN ARTIFACT_DIR");
+  process.exit(2);
+}
+
+mkdirSync(artifacts, { recursive: true });
+
+const LIVE_MS = 2000; // the issue's bound for a pushed metric to show
+const WAIT_MS = 30000; // any other wait
+const problems = []; // console errors, failed requests, HTTP errors
+let failed = 0;
+
+function ok(name, extra = "") {
+  console.log(`ok - ${name}${extra ? ` (${extra})` : ""}`);
+}
+
+function notOk(name, err) {
+  failed++;
+  console.log(`not ok - ${name}: ${err && err.stack ? err.stack : err}`);
+}
+
+async function check(name, fn) {
+  try {
+    const extra = await fn();
+    ok(name, extra);
+  } catch (err) {
+    notOk(name, err);
+  }
+}
+
+function watch(page, tag) {
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`${tag} console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`${tag} page error: ${e.message}`));
+  page.on("requestfailed", (r) => {
+    const why = r.failure()?.errorText || "";
+    // The test's own navigations cancel the page's polls in flight.
+    if (why === "net::ERR_ABORTED") return;
+    problems.push(`${tag} request failed: ${r.url()} ${why}`);
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 400) problems.push(`${tag} HTTP ${r.status()}: ${r.url()}`);
+  });
+}
+
+async function push(base, name, labels, value) {
+  const r = await fetch(`${base}/metrics`, {
+    method: "POST",
+    body: JSON.stringify({ name, labels, value }),
+  });
+  if (r.status !== 204) throw new Error(`POST /metrics: ${r.status} ${await r.text()}`);
+}
+
+function userCharts(page) {
+  return page.$$eval("#charts figure.chart .title", (els) => els.map((e) => e.textContent));
+}
+
+// Pushes a fresh metric (and keeps pushing it), waits for it in the
+// series list, adds its chart, waits for points. Returns the two delays
+// in ms, measured from the first stored point.
+async function pushAndFind(page, base, name) {
+  const labels = { source: "browser-test" };
+  await push(base, name, labels, 42);
+  const t0 = Date.now();
+  const pusher = setInterval(() => push(base, name, labels, 40 + Math.random() * 4).catch(() => {}), 250);
+  try {
+    await page.fill("#search", `${name} source=browser`);
+    const button = page.locator("#series-list button", { hasText: name });
+    await button.first().waitFor({ timeout: WAIT_MS });
+    const listed = Date.now() - t0;
+    const t1 = Date.now();
+    await button.first().click();
+    await page.waitForFunction((n) => [...document.querySelectorAll("#charts figure.chart")]
+      .some((f) => f.querySelector(".title").textContent.startsWith(n) && Number(f.dataset.points) > 0),
+    name, { timeout: WAIT_MS, polling: 50 });
+    return { listed, charted: Date.now() - t1 };
+  } finally {
+    clearInterval(pusher);
+  }
+}
+
+async function main() {
+  let srv = await startServer(bin);
+  let browser;
+  try {
+    try {
+      browser = await launchBrowser();
+    } catch (err) {
+      if (err.skip) {
+        console.error(`SKIP: headless Chromium cannot start here: ${err.message}`);
+        return 77;
+      }
+      throw err;
+    }
+    const page = await browser.ctx.newPage();
+    watch(page, "page1");
+
+    await check("overview charts render with data", async () => {
+      const t0 = Date.now();
+      await page.goto(`${srv.base}/`, { waitUntil: "load" });
+      await waitOverview(page, WAIT_MS);
+      const n = await page.locator("#overview figure.chart").count();
+      if (n < 5) throw new Error(`${n} overview charts`);
+      const shot = join(artifacts, "dashboard.png");
+      await page.screenshot({ path: shot, fullPage: false });
+      return `${n} charts, first data after ${Date.now() - t0} ms; ${shot}`;
+    });
+
+    let url = "";
+    await check("a pushed metric shows in the browser and its chart within 2 s", async () => {
+      let m = await pushAndFind(page, srv.base, `browser_test_metric_${process.pid}`);
+      const first = m;
+      if (m.listed > LIVE_MS || m.charted > LIVE_MS) {
+        await page.goto(`${srv.base}/`);
+        m = await pushAndFind(page, srv.base, `browser_test_again_${process.pid}`);
+      }
+      if (m.listed > LIVE_MS) throw new Error(`listed after ${m.listed} ms (first try ${first.listed})`);
+      if (m.charted > LIVE_MS) throw new Error(`charted after ${m.charted} ms (first try ${first.charted})`);
+      url = page.url();
+      if (!/[?&]chart=browser_test_/.test(url)) throw new Error(`URL lacks the chart: ${url}`);
+      return `listed ${m.listed} ms, charted ${m.charted} ms`;
+    });
+
+    await check("a bookmarked URL restores the same charts and range", async () => {
+      if (!url) throw new Error("no URL from the previous test");
+      await page.click('[data-range="5m"]');
+      await page.waitForFunction(() => location.search.includes("range=5m"), null, { timeout: WAIT_MS });
+      url = page.url();
+      const want = await userCharts(page);
+      const page2 = await browser.ctx.newPage();
+      watch(page2, "page2");
+      await page2.goto(url);
+      await page2.waitForFunction(() => {
+        const f = document.querySelectorAll("#charts figure.chart");
+        return f.length > 0 && [...f].every((x) => Number(x.dataset.points) > 0);
+      }, null, { timeout: WAIT_MS, polling: 50 });
+      const got = await userCharts(page2);
+      const pressed = await page2.getAttribute('[data-range="5m"]', "aria-pressed");
+      await page2.close();
+      if (JSON.stringify(got) !== JSON.stringify(want)) {
+        throw new Error(`charts ${JSON.stringify(got)} != ${JSON.stringify(want)}`);
+      }
+      if (pressed !== "true") throw new Error("the 5m range is not restored");
+      return `${got.length} chart(s) from ${url.replace(srv.base, "")}`;
+    });
+
+    await check("a custom range is applied, kept in the URL and drawn", async () => {
+      await page.goto(`${srv.base}/?range=15m`);
+      await waitOverview(page, WAIT_MS);
+      const [from, to] = await page.evaluate(() => {
+        const local = (ms) => {
+          const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
+          return d.toISOString().slice(0, 19);
+        };
+        return [local(Date.now() - 600000), local(Date.now() + 60000)];
+      });
+      await page.fill("#from", from);
+      await page.fill("#to", to);
+      await page.click("#custom button[type=submit]");
+      await page.waitForFunction(() => /[?&]from=.*&to=/.test(location.search), null, { timeout: WAIT_MS });
+      await waitOverview(page, WAIT_MS);
+      const pressed = await page.$$eval("[data-range]", (bs) => bs.filter((b) => b.getAttribute("aria-pressed") === "true").length);
+      if (pressed !== 0) throw new Error("a preset still shows as chosen");
+      const url = page.url();
+      await page.reload();
+      await waitOverview(page, WAIT_MS);
+      if (page.url() !== url) throw new Error(`reload changed the URL: ${url} -> ${page.url()}`);
+      if ((await page.inputValue("#from")) !== from) throw new Error(`from is ${await page.inputValue("#from")}, not ${from}`);
+      return url.replace(srv.base, "");
+    });
+
+    await check("keyboard: Tab reaches the presets and the search box", async () => {
+      await page.goto(`${srv.base}/?range=15m`);
+      await waitOverview(page, WAIT_MS);
+      const seen = [];
+      for (let i = 0; i < 40 && !seen.includes("search"); i++) {
+        await page.keyboard.press("Tab");
+        seen.push(await page.evaluate(() => {
+          const el = document.activeElement;
+          return el.dataset.range ? `range:${el.dataset.range}` : el.id || el.tagName;
+        }));
+      }
+      if (!seen.includes("range:1h")) throw new Error(`no preset in the tab order: ${seen}`);
+      if (!seen.includes("search")) throw new Error(`no search box in the tab order: ${seen}`);
+      await page.focus('[data-range="1h"]');
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(() => location.search.includes("range=1h"), null, { timeout: WAIT_MS });
+      const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+      if (ring === "none") throw new Error("the focused preset shows no focus ring");
+      // A focused chart reads its points with the arrow keys.
+      await waitOverview(page, WAIT_MS);
+      await page.waitForFunction(() => Number(document.querySelector('[data-chart="rss"]').dataset.points) > 1,
+        null, { timeout: WAIT_MS });
+      const legendTime = () => page.textContent('[data-chart="rss"] .u-legend .u-series .u-value');
+      await page.focus('[data-chart="rss"] .plot');
+      await page.keyboard.press("End");
+      const last = await legendTime();
+      await page.keyboard.press("ArrowLeft");
+      const before = await legendTime();
+      if (!/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(last) || !(before < last)) {
+        throw new Error(`arrow keys: legend time ${last} then ${before}`);
+      }
+      return `${seen.length} tabs; chart read at ${last} then ${before}`;
+    });
+
+    await check("375 px wide without sideways scrolling; dark scheme", async () => {
+      await page.setViewportSize({ width: 375, height: 800 });
+      await page.goto(`${srv.base}/`);
+      await waitOverview(page, WAIT_MS);
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      if (wide > 375) throw new Error(`page is ${wide} px wide`);
+      const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      await page.emulateMedia({ colorScheme: "dark" });
+      const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      if (light === dark) throw new Error(`background ${light} in both schemes`);
+      await page.screenshot({ path: join(artifacts, "dashboard-phone-dark.png") });
+      return `light ${light}, dark ${dark}`;
+    });
+
+    await check("no console errors, failed requests or HTTP errors", async () => {
+      if (problems.length) throw new Error(problems.slice(0, 20).join("\n"));
+    });
+
+    await check("reconnects by itself when the server restarts", async () => {
+      const page3 = await browser.ctx.newPage();
+      const bad = () => document.querySelector("#conn").classList.contains("bad");
+      await page3.goto(`${srv.base}/?range=5m`);
+      await waitOverview(page3, WAIT_MS);
+      const code = await stopServer(srv);
+      if (code !== 0) throw new Error(`server exit ${code}`);
+      await page3.waitForFunction(bad, null, { timeout: WAIT_MS });
+      const t0 = Date.now();
+      srv = await startServer(bin, [], 20000, [], srv.port);
+      await page3.waitForFunction(() => {
+        const conn = document.querySelector("#conn");
+        return !conn.classList.contains("bad") && conn.textContent.startsWith("live");
+      }, null, { timeout: WAIT_MS });
+      await waitOverview(page3, WAIT_MS);
+      await page3.close();
+      return `live again ${Date.now() - t0} ms after the restart`;
+    });
+  } finally {
+    if (browser) await browser.close();
+    const code = await stopServer(srv);
+    if (code !== 0) notOk("server stops cleanly", `exit ${code}\n${srv.stderr().slice(-2000)}`);
+    writeFileSync(join(artifacts, "server.log"), srv.stderr());
+  }
+  return failed ? 1 : 0;
+}
+
+const guard = setTimeout(() => {
+  console.log("not ok - the whole run took over 5 minutes");
+  process.exit(1);
+}, 300000);
+guard.unref();
+
+main().then((code) => {
+  console.log(code === 0 ? "browser tests: all passed" : code === 77 ? "browser tests: skipped" : `browser tests: ${failed} failed`);
+  process.exit(code);
+}, (err) => {
+  console.log(`not ok - ${err.stack || err}`);
+  process.exit(1);
+});
