@@ -414,7 +414,7 @@ static int group_key(qstate *st, const sb_scan_series *s)
     return rc;
 }
 
-static int table_insert(qstate *st, size_t gi);
+static void table_insert(qstate *st, size_t gi);
 
 /* Doubles the hash table and re-inserts every group. */
 static int table_grow(qstate *st)
@@ -432,7 +432,8 @@ static int table_grow(qstate *st)
     return SB_OK;
 }
 
-static int table_insert(qstate *st, size_t gi)
+/* Puts group gi in the first free slot of its probe sequence. */
+static void table_insert(qstate *st, size_t gi)
 {
     size_t mask = st->table_cap - 1;
     size_t h = (size_t)st->groups[gi].hash & mask;
@@ -440,7 +441,6 @@ static int table_insert(qstate *st, size_t gi)
     while (st->table[h] != 0)
         h = (h + 1) & mask;
     st->table[h] = gi + 1;
-    return SB_OK;
 }
 
 /* The group of s (created on first sight). NULL when out of memory. */
