@@ -72,8 +72,9 @@ struct sb_server {
     sb_logger log;
     size_t max_body;
     size_t max_query_points;
-    size_t max_query_values; /* GET /api/v1/query output values */
-    char **cors;             /* owned copies of the allowed origins */
+    /* Output values of one GET /api/v1/query. */
+    size_t max_query_values;
+    char **cors; /* owned copies of the allowed origins */
     size_t ncors;
     bool access_log;
 

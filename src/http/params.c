@@ -184,19 +184,10 @@ void sb__params_free(sb_params *p)
 /* ------------------------------------------------------- route params */
 
 /* The keys the read routes know; each route allows a subset. */
-enum key_id {
-    K_NAME,
-    K_SINCE,
-    K_UNTIL,
-    K_MATCH,
-    K_LIMIT,
-    K_LATEST,
-    K_FORMAT,
-    K_COUNT
-};
+enum key_id { K_NAME, K_SINCE, K_UNTIL, K_LIMIT, K_LATEST, K_FORMAT, K_COUNT };
 
-static const char *const key_names[K_COUNT] = {
-    "name", "since", "until", "match", "limit", "latest", "format"};
+static const char *const key_names[K_COUNT] = {"name",  "since",  "until",
+                                               "limit", "latest", "format"};
 
 static int key_lookup(const char *key, int route)
 {
@@ -302,6 +293,8 @@ static int apply_param(sb_param *p, int route, int64_t now_ns, bool *seen,
     char q[SB_QUOTE_BUF(QUOTE_MAX)];
     int id = key_lookup(p->key, route);
 
+    if (strcmp(p->key, "match") == 0) /* both routes; repeatable */
+        return sb__match_param_add(&out->match, p, err, errlen);
     if (id < 0) {
         set_err(err, errlen, "unknown parameter '%s'",
                 sb__quote_bytes(p->key, strlen(p->key), QUOTE_MAX, '\'', q,
@@ -310,8 +303,6 @@ static int apply_param(sb_param *p, int route, int64_t now_ns, bool *seen,
     }
     if (id == K_NAME)
         return add_name(p, out, err, errlen);
-    if (id == K_MATCH)
-        return sb__match_param_add(&out->match, p, err, errlen);
     if (seen[id]) {
         set_err(err, errlen, "parameter '%s' given more than once",
                 key_names[id]);

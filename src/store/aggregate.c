@@ -9,13 +9,16 @@
  * Without group_by each bucket is reduced on the spot and the series'
  * values are kept: O(points) per series, no global merge.
  *
- * With group_by each series' buckets are reduced to partial states
- * (count, sum, min, max, last, rate) appended to its group; at the end
- * each group's partials are sorted by bucket and combined. Percentiles
- * need every sample, so for them a group collects (bucket, value) pairs
- * instead and sorts them by bucket then value: the value at a rank is then
- * read directly. Both are O(m log m) in the group's m partials or samples,
- * whatever the number of series, and m is bounded by max_samples.
+ * With group_by each series' buckets are reduced to partial states (one
+ * number pair per bucket, see struct partial) appended to its group; at
+ * the end each group's partials are sorted by bucket and combined.
+ * Percentiles need every sample, so for them a group collects (bucket,
+ * value) pairs instead: when the group's buckets are dense they are
+ * counting-sorted by bucket and each bucket's rank is selected in linear
+ * time, otherwise they are sorted by bucket then value and the rank read
+ * directly. Either way the cost is at most O(m log m) in the group's m
+ * partials or samples, whatever the number of series, and m is bounded
+ * by max_samples.
  */
 #include "store/aggregate.h"
 
@@ -271,15 +274,22 @@ static bool reduce(int agg, const bucket *b, double step_s, double *scratch,
 
 /* ------------------------------------------------------------ query state */
 
-/* A group's partial state for one bucket of one series. */
+/*
+ * A group's partial state for one bucket of one series, only what the
+ * aggregation needs (24 bytes, so a grouped query's memory stays near
+ * that of the points it read):
+ *   avg, sum     x = sum of the non-NaN samples, y = their number
+ *   min, max     x = min or max of the non-NaN samples, y = their number
+ *   count        y = samples
+ *   last         x = the newest sample, y = its time
+ *   rate         x = the series' rate in the bucket
+ * A partial whose value is undefined (no non-NaN sample, no rate) is not
+ * kept at all.
+ */
 typedef struct partial {
     int64_t k;
-    uint64_t count, nnum; /* samples; non-NaN samples */
-    double sum, min, max;
-    int64_t last_t;
-    double last_v;
-    double rate;
-    bool has_rate;
+    double x;
+    int64_t y;
 } partial;
 
 typedef struct pct_pair {
@@ -414,7 +424,7 @@ static int group_key(qstate *st, const sb_scan_series *s)
     return rc;
 }
 
-static int table_insert(qstate *st, size_t gi);
+static void table_insert(qstate *st, size_t gi);
 
 /* Doubles the hash table and re-inserts every group. */
 static int table_grow(qstate *st)
@@ -432,7 +442,8 @@ static int table_grow(qstate *st)
     return SB_OK;
 }
 
-static int table_insert(qstate *st, size_t gi)
+/* Puts group gi in the first free slot of its probe sequence. */
+static void table_insert(qstate *st, size_t gi)
 {
     size_t mask = st->table_cap - 1;
     size_t h = (size_t)st->groups[gi].hash & mask;
@@ -440,7 +451,6 @@ static int table_insert(qstate *st, size_t gi)
     while (st->table[h] != 0)
         h = (h + 1) & mask;
     st->table[h] = gi + 1;
-    return SB_OK;
 }
 
 /* The group of s (created on first sight). NULL when out of memory. */
@@ -484,30 +494,48 @@ static group *find_group(qstate *st, const sb_scan_series *s)
     return g;
 }
 
-/* The partial state of one bucket of one series. */
-static void make_partial(const qstate *st, const bucket *b, partial *p)
+/* The partial state of one bucket of one series; false when the bucket
+ * defines nothing for the aggregation. */
+static bool make_partial(const qstate *st, const bucket *b, partial *p)
 {
+    int agg = st->q->agg;
     size_t pairs;
+    double acc = 0;
+    int64_t m = 0;
 
-    memset(p, 0, sizeof *p);
     p->k = b->k;
-    p->count = b->n;
-    p->last_t = b->p[b->n - 1].t;
-    p->last_v = b->p[b->n - 1].v;
+    p->x = 0;
+    switch (agg) {
+    case SB_AGG_COUNT:
+        p->y = (int64_t)b->n;
+        return true;
+    case SB_AGG_LAST:
+        p->x = b->p[b->n - 1].v;
+        p->y = b->p[b->n - 1].t;
+        return true;
+    case SB_AGG_RATE:
+        p->x = increase(b, &pairs) / st->step_s;
+        p->y = 1;
+        return pairs > 0;
+    default:
+        break;
+    }
     for (size_t i = 0; i < b->n; i++) {
         double v = b->p[i].v;
 
         if (isnan(v))
             continue;
-        p->min = p->nnum == 0 || v < p->min ? v : p->min;
-        p->max = p->nnum == 0 || v > p->max ? v : p->max;
-        p->sum += v;
-        p->nnum++;
+        if (agg == SB_AGG_MIN)
+            acc = m == 0 || v < acc ? v : acc;
+        else if (agg == SB_AGG_MAX)
+            acc = m == 0 || v > acc ? v : acc;
+        else
+            acc += v;
+        m++;
     }
-    if (st->q->agg == SB_AGG_RATE) {
-        p->rate = increase(b, &pairs) / st->step_s;
-        p->has_rate = pairs > 0;
-    }
+    p->x = acc;
+    p->y = m;
+    return m > 0;
 }
 
 /* Appends the non-NaN samples of b to the group's percentile pairs. */
@@ -545,7 +573,8 @@ static int series_grouped(void *ud, const sb_scan_series *s)
         if (grow((void **)&g->parts, &g->parts_cap, g->nparts + 1,
                  sizeof *g->parts) != SB_OK)
             return SB_ENOMEM;
-        make_partial(st, &b, &g->parts[g->nparts++]);
+        if (make_partial(st, &b, &g->parts[g->nparts]))
+            g->nparts++;
     }
     return SB_OK;
 }
@@ -579,54 +608,39 @@ static bool newer(int64_t t, double v, int64_t bt, double bv)
     return isnan(bv) || v > bv;
 }
 
-/* Combines the partials p[0..n) of one bucket; false when undefined. */
-static bool combine(int agg, const partial *p, size_t n, double *out)
+/* Combines the partials p[0..n) (n >= 1, all defined) of one bucket. */
+static double combine(int agg, const partial *p, size_t n)
 {
     partial a = p[0];
-    bool any_rate = p[0].has_rate;
 
     for (size_t i = 1; i < n; i++) {
         const partial *x = &p[i];
 
-        if (x->nnum > 0) {
-            a.min = a.nnum == 0 || x->min < a.min ? x->min : a.min;
-            a.max = a.nnum == 0 || x->max > a.max ? x->max : a.max;
+        switch (agg) {
+        case SB_AGG_MIN:
+            a.x = x->x < a.x ? x->x : a.x;
+            break;
+        case SB_AGG_MAX:
+            a.x = x->x > a.x ? x->x : a.x;
+            break;
+        case SB_AGG_LAST:
+            if (newer(x->y, x->x, a.y, a.x))
+                a = *x;
+            break;
+        default: /* sums and counts */
+            a.x += x->x;
+            a.y += x->y;
+            break;
         }
-        a.count += x->count;
-        a.nnum += x->nnum;
-        a.sum += x->sum;
-        if (newer(x->last_t, x->last_v, a.last_t, a.last_v)) {
-            a.last_t = x->last_t;
-            a.last_v = x->last_v;
-        }
-        if (x->has_rate)
-            a.rate = any_rate ? a.rate + x->rate : x->rate;
-        any_rate = any_rate || x->has_rate;
     }
     switch (agg) {
     case SB_AGG_COUNT:
-        *out = (double)a.count;
-        return true;
-    case SB_AGG_LAST:
-        *out = a.last_v;
-        return true;
-    case SB_AGG_RATE:
-        *out = a.rate;
-        return any_rate;
-    case SB_AGG_MIN:
-        *out = a.min;
-        break;
-    case SB_AGG_MAX:
-        *out = a.max;
-        break;
-    case SB_AGG_SUM:
-        *out = a.sum;
-        break;
+        return (double)a.y;
+    case SB_AGG_AVG:
+        return a.x / (double)a.y;
     default:
-        *out = a.sum / (double)a.nnum;
-        break;
+        return a.x;
     }
-    return a.nnum > 0;
 }
 
 /*
@@ -673,7 +687,6 @@ static int finish_group(qstate *st, group *g, size_t *out)
         (uint64_t)sb__floor_div(q->to_ns, q->step_ns) - (uint64_t)k0 + 1;
     size_t n = 0, i = 0;
     long dense;
-    double v;
 
     *out = 0;
     if (is_pct(q->agg) && nb <= g->npairs) {
@@ -704,8 +717,9 @@ static int finish_group(qstate *st, group *g, size_t *out)
 
         while (j < g->nparts && g->parts[j].k == g->parts[i].k)
             j++;
-        if (combine(st->q->agg, g->parts + i, j - i, &v))
-            st->vals[n++] = (sb_agg_value){g->parts[i].k * st->q->step_ns, v};
+        st->vals[n++] =
+            (sb_agg_value){g->parts[i].k * st->q->step_ns,
+                           combine(st->q->agg, g->parts + i, j - i)};
         i = j;
     }
     *out = n;

@@ -20,7 +20,7 @@
  *     part for every count, so "((a{255}){255}){255}" would take
  *     gigabytes) or use a count above 255;
  *   - refuses repetitions nested more than SB_MATCH_NEST_MAX deep,
- *     directly ("x???") or through groups ("((x?)?)*?"): regcomp's
+ *     directly ("x????") or through groups ("((x?)?)*?"): regcomp's
  *     closure computation grows steeply with the nesting once the nested
  *     part is also copied ("x" with fifty '?' and "+++" takes seconds).
  * Only then is R compiled on its own (so a syntax error message speaks

@@ -3,7 +3,8 @@
  * GET /metrics and GET /api/v1/series, end to end.
  *
  * One server ($SB_BINARY serve --no-process --no-system --max-points
- * 200000) serves every test. Each test writes series of its own (names
+ * 200000) serves every test but the CORS one, which starts its own with
+ * --cors-origin. Each test writes series of its own (names
  * start with the test's topic) about 30 minutes in the past, so tests do
  * not depend on each other; queries name their series or match them.
  */
@@ -455,6 +456,47 @@ static void test_query_methods(void **state)
     e2e_resp_free(&r);
 }
 
+/* A dashboard on another origin may call the route: CORS answer and
+ * preflight, from a second server started with --cors-origin. */
+static void test_query_cors(void **state)
+{
+    static const char *const args[] = {"--no-process", "--no-system",
+                                       "--cors-origin", "https://dash.example",
+                                       NULL};
+    static const char *const get_hdr[] = {"Origin: https://dash.example", NULL};
+    static const char *const pre_hdr[] = {"Origin: https://dash.example",
+                                          "Access-Control-Request-Method: GET",
+                                          NULL};
+    e2e_proc *srv = e2e_server_start(args);
+    char url[256], v[128] = "";
+    e2e_resp r;
+    e2e_req req = {.url = url, .headers = get_hdr};
+    int status = 0;
+
+    (void)state;
+    assert_non_null(srv);
+    e2e_url(url, sizeof url, e2e_proc_port(srv),
+            "/api/v1/query?name=nothing&from=-1m");
+    assert_int_equal(e2e_http(&req, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_true(
+        e2e_resp_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+    assert_string_equal(v, "https://dash.example");
+    e2e_resp_free(&r);
+
+    req.method = "OPTIONS";
+    req.headers = pre_hdr;
+    assert_int_equal(e2e_http(&req, &r), 0);
+    assert_int_equal(r.status, 204);
+    assert_true(
+        e2e_resp_header(&r, "Access-Control-Allow-Methods", v, sizeof v));
+    assert_non_null(strstr(v, "GET"));
+    e2e_resp_free(&r);
+    assert_int_equal(
+        e2e_proc_stop(srv, SIGTERM, 5000 * e2e_slowdown(), &status, NULL), 0);
+    e2e_proc_free(srv);
+}
+
 /* More than 100,000 values (the default max_query_values) is a 400. */
 static void test_query_value_cap(void **state)
 {
@@ -538,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_matchers_on_metrics_and_series),
         cmocka_unit_test(test_query_every_400),
         cmocka_unit_test(test_query_methods),
+        cmocka_unit_test(test_query_cors),
         cmocka_unit_test(test_query_value_cap),
     };
     int failed = cmocka_run_group_tests_name("query", tests, setup, teardown);
