@@ -1,15 +1,20 @@
 /*
- * series.c - the ring buffer of one series (see series.h for the
- * invariants). In-order appends, the common case, are O(1); a late point
- * is inserted in place at O(len) cost; growth copies the ring into a new,
- * larger array in logical order, so start is 0 afterwards.
+ * series.c - the chunks of one series (see series.h for the invariants).
+ *
+ * In-order appends, the common case, code one sample into the open chunk
+ * in place: O(1), and an allocation only when the chunk's buffer needs
+ * another OPEN_STEP bytes or the chunk is cut. A late sample or a
+ * replaced value decodes and re-encodes the one chunk it falls in, so its
+ * cost is bounded by the chunk's size. A cut chunk is reallocated to its
+ * exact size; the open chunk keeps at most OPEN_STEP bytes of slack on top
+ * of the SB_CHUNK_SAMPLE_MAX_BYTES the coder needs free.
  */
 #include "store/series.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define SB_SERIES_MIN_CAP 8
+#define OPEN_STEP 64 /* bytes the open chunk grows by */
 
 sb_series *sb__series_new(const char *key, size_t key_len, uint64_t hash,
                           size_t nlabels)
@@ -27,6 +32,8 @@ sb_series *sb__series_new(const char *key, size_t key_len, uint64_t hash,
     s->key_len = key_len;
     s->hash = hash;
     s->nlabels = nlabels;
+    s->floor = INT64_MIN;
+    sb__cstate_init(&s->enc);
     return s;
 }
 
@@ -34,75 +41,159 @@ void sb__series_free(sb_series *s)
 {
     if (s == NULL)
         return;
-    free(s->pts);
+    for (size_t i = 0; i < s->nchunks; i++)
+        free(s->chunks[i]);
+    free(s->chunks);
     free(s->key);
     free(s);
 }
 
-void sb__series_copy(const sb_series *s, size_t lo, size_t hi, sb_point *out)
+static size_t chunk_size(uint32_t cap)
 {
-    size_t n = hi - lo, first = s->start + lo, run;
-
-    if (n == 0)
-        return;
-    if (first >= s->cap)
-        first -= s->cap;
-    run = s->cap - first < n ? s->cap - first : n;
-    memcpy(out, s->pts + first, run * sizeof *out);
-    if (run < n)
-        memcpy(out + run, s->pts, (n - run) * sizeof *out);
+    return sizeof(sb_chunk) + cap;
 }
 
-static int series_resize(sb_series *s, size_t cap)
+static sb_chunk *last_chunk(const sb_series *s)
 {
-    sb_point *p = malloc(cap * sizeof *p);
+    return s->nchunks > 0 ? s->chunks[s->nchunks - 1] : NULL;
+}
 
+bool sb__series_accepts(const sb_series *s, int64_t t)
+{
+    return s->nchunks < 2 || t > s->chunks[s->nchunks - 2]->last_t;
+}
+
+int sb__series_reserve(sb_series *s, size_t more)
+{
+    size_t cap = s->chunks_cap ? s->chunks_cap : 4;
+    sb_chunk **p;
+
+    if (s->nchunks + more <= s->chunks_cap)
+        return SB_OK;
+    while (cap < s->nchunks + more)
+        cap *= 2;
+    p = realloc(s->chunks, cap * sizeof *p);
     if (p == NULL)
         return SB_ENOMEM;
-    sb__series_copy(s, 0, s->len, p);
-    free(s->pts);
-    s->pts = p;
-    s->cap = cap;
-    s->start = 0;
+    s->bytes += (cap - s->chunks_cap) * sizeof *p;
+    s->chunks = p;
+    s->chunks_cap = cap;
     return SB_OK;
-}
-
-int sb__series_reserve(sb_series *s, size_t want)
-{
-    size_t cap = s->cap ? s->cap : SB_SERIES_MIN_CAP;
-
-    if (want <= s->cap)
-        return SB_OK;
-    while (cap < want)
-        cap *= 2;
-    return series_resize(s, cap);
 }
 
 void sb__series_shrink(sb_series *s)
 {
-    size_t cap = s->cap / 2;
+    size_t cap = s->chunks_cap / 2;
+    sb_chunk **p;
 
-    if (s->len == 0 && s->cap > 0) {
-        free(s->pts);
-        s->pts = NULL;
-        s->cap = 0;
-        s->start = 0;
+    if (s->nchunks == 0 && s->chunks_cap > 0) {
+        free(s->chunks);
+        s->bytes -= s->chunks_cap * sizeof *s->chunks;
+        s->chunks = NULL;
+        s->chunks_cap = 0;
         return;
     }
-    if (s->cap <= 4 * SB_SERIES_MIN_CAP || s->len >= s->cap / 4)
+    if (s->chunks_cap <= 16 || s->nchunks >= s->chunks_cap / 4)
         return;
-    /* Best effort: keep the old ring when the allocation fails. */
-    (void)series_resize(s, cap);
+    p = realloc(s->chunks, cap * sizeof *p);
+    if (p == NULL)
+        return; /* best effort: keep the larger array */
+    s->bytes -= (s->chunks_cap - cap) * sizeof *p;
+    s->chunks = p;
+    s->chunks_cap = cap;
 }
 
-size_t sb__series_lower_bound(const sb_series *s, int64_t t)
+/* Resizes chunk i's buffer to cap bytes, zeroing what is new. */
+static int chunk_resize(sb_series *s, size_t i, uint32_t cap)
 {
-    size_t lo = 0, hi = s->len;
+    sb_chunk *c = s->chunks[i], *g = realloc(c, chunk_size(cap));
+
+    if (g == NULL)
+        return SB_ENOMEM;
+    if (cap > g->cap)
+        memset(g->data + g->cap, 0, cap - g->cap);
+    s->bytes = s->bytes - g->cap + cap;
+    g->cap = cap;
+    s->chunks[i] = g;
+    return SB_OK;
+}
+
+static bool must_cut(const sb_chunk *c, const sb_series_limits *lim, int64_t t)
+{
+    return c->n >= lim->chunk_samples || c->nbytes >= SB_CHUNK_MAX_BYTES ||
+           (uint64_t)t - (uint64_t)c->first_t > (uint64_t)lim->chunk_span;
+}
+
+/* Starts a new open chunk after cutting the current one to size. */
+static int open_chunk(sb_series *s, int64_t t)
+{
+    uint32_t cap = SB_CHUNK_SAMPLE_MAX_BYTES + OPEN_STEP / 2;
+    sb_chunk *c;
+
+    if (sb__series_reserve(s, 1) != SB_OK)
+        return SB_ENOMEM;
+    c = calloc(1, chunk_size(cap));
+    if (c == NULL)
+        return SB_ENOMEM;
+    if (s->nchunks > 0) /* best effort: a failed shrink keeps the slack */
+        (void)chunk_resize(s, s->nchunks - 1, last_chunk(s)->nbytes);
+    c->first_t = c->last_t = t;
+    c->cap = cap;
+    s->chunks[s->nchunks++] = c;
+    s->bytes += chunk_size(cap);
+    sb__cstate_init(&s->enc);
+    return SB_OK;
+}
+
+static int append(sb_series *s, const sb_series_limits *lim, int64_t t,
+                  double v)
+{
+    sb_chunk *c = last_chunk(s);
+
+    if (c == NULL || must_cut(c, lim, t)) {
+        if (open_chunk(s, t) != SB_OK)
+            return SB_ENOMEM;
+        c = last_chunk(s);
+    }
+    if (c->cap - c->nbytes < SB_CHUNK_SAMPLE_MAX_BYTES) {
+        if (chunk_resize(s, s->nchunks - 1, c->cap + OPEN_STEP) != SB_OK)
+            return SB_ENOMEM;
+        c = last_chunk(s);
+    }
+    sb__chunk_append(&s->enc, c->data, t, v);
+    c->n++;
+    c->last_t = t;
+    c->nbytes = (uint32_t)sb__cstate_bytes(&s->enc);
+    s->npoints++;
+    return SB_OK;
+}
+
+/* The chunk a late time t belongs to: the last one starting at or
+ * before t (chunk 0 for a time before every chunk). */
+static size_t find_chunk(const sb_series *s, int64_t t)
+{
+    size_t lo = 0, hi = s->nchunks;
+
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (s->chunks[mid]->first_t <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* First index in pts[0..n) whose time is >= t. */
+static size_t lower_bound(const sb_point *pts, size_t n, int64_t t)
+{
+    size_t lo = 0, hi = n;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
-        if (sb__series_at(s, mid)->t < t)
+        if (pts[mid].t < t)
             lo = mid + 1;
         else
             hi = mid;
@@ -110,102 +201,191 @@ size_t sb__series_lower_bound(const sb_series *s, int64_t t)
     return lo;
 }
 
-size_t sb__series_upper_bound(const sb_series *s, int64_t t)
+/* Re-encodes the n points of pts as chunk i. */
+static int rewrite_chunk(sb_series *s, size_t i, const sb_point *pts,
+                         uint32_t n)
 {
-    size_t lo = 0, hi = s->len;
+    bool open = i + 1 == s->nchunks;
+    size_t worst = (size_t)(n + 1) * SB_CHUNK_SAMPLE_MAX_BYTES;
+    sb_chunk *c = calloc(1, chunk_size((uint32_t)worst)), *g;
+    sb_cstate st;
+    uint32_t used, cap;
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (sb__series_at(s, mid)->t <= t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    if (c == NULL)
+        return SB_ENOMEM;
+    sb__chunk_encode(pts, n, c->data, &st);
+    used = (uint32_t)sb__cstate_bytes(&st);
+    cap = open ? used + SB_CHUNK_SAMPLE_MAX_BYTES + OPEN_STEP / 2 : used;
+    g = realloc(c, chunk_size(cap)); /* shrinks: keeps the zeroed tail */
+    if (g != NULL)
+        c = g;
+    else
+        cap = (uint32_t)worst;
+    c->first_t = pts[0].t;
+    c->last_t = pts[n - 1].t;
+    c->n = n;
+    c->nbytes = used;
+    c->cap = cap;
+    s->bytes = s->bytes - chunk_size(s->chunks[i]->cap) + chunk_size(cap);
+    s->npoints = s->npoints - s->chunks[i]->n + n;
+    free(s->chunks[i]);
+    s->chunks[i] = c;
+    if (open)
+        s->enc = st;
+    return SB_OK;
 }
 
-static void drop_oldest(sb_series *s, size_t k)
+/* Inserts or replaces (t, v) inside chunk i by re-encoding it. */
+static int insert_late(sb_series *s, size_t i, int64_t t, double v)
 {
-    s->start += k;
-    if (s->start >= s->cap)
-        s->start -= s->cap;
-    s->len -= k;
-    if (s->len == 0)
-        s->start = 0;
+    const sb_chunk *c = s->chunks[i];
+    sb_point *pts = malloc((c->n + 1) * sizeof *pts);
+    size_t pos;
+    int rc = SB_ENOMEM;
+
+    if (pts == NULL)
+        return SB_ENOMEM;
+    if (sb__chunk_decode(c->data, c->nbytes, c->first_t, c->n, pts, NULL) != 0)
+        goto out; /* cannot happen: the store wrote the chunk */
+    pos = lower_bound(pts, c->n, t);
+    if (pos < c->n && pts[pos].t == t) {
+        if (memcmp(&pts[pos].v, &v, sizeof v) == 0) {
+            rc = SB_OK; /* the same point again: nothing to do */
+            goto out;
+        }
+        pts[pos].v = v;
+        rc = rewrite_chunk(s, i, pts, c->n);
+        goto out;
+    }
+    memmove(pts + pos + 1, pts + pos, (c->n - pos) * sizeof *pts);
+    pts[pos] = (sb_point){t, v};
+    rc = rewrite_chunk(s, i, pts, c->n + 1);
+
+out:
+    free(pts);
+    return rc;
+}
+
+static void drop_first(sb_series *s)
+{
+    sb_chunk *c = s->chunks[0];
+
+    s->npoints -= c->n;
+    s->bytes -= chunk_size(c->cap);
+    free(c);
+    memmove(s->chunks, s->chunks + 1, (s->nchunks - 1) * sizeof *s->chunks);
+    s->nchunks--;
+    if (s->nchunks == 0)
+        sb__cstate_init(&s->enc);
+}
+
+int sb__series_put(sb_series *s, const sb_series_limits *lim, int64_t t,
+                   double v, size_t *added, size_t *dropped)
+{
+    const sb_chunk *c = last_chunk(s);
+    size_t before = s->npoints;
+    int rc;
+
+    if (c == NULL || t > c->last_t) {
+        rc = append(s, lim, t, v);
+    } else {
+        size_t i = find_chunk(s, t);
+
+        /* Between two chunks: the newer one takes it (the open chunk when
+         * the older one is sealed). */
+        if (t > s->chunks[i]->last_t && i + 1 < s->nchunks)
+            i++;
+        rc = insert_late(s, i, t, v);
+    }
+    if (rc != SB_OK)
+        return rc;
+    *added += s->npoints - before;
+    while (s->npoints > lim->max_points && s->nchunks > 1)
+        *dropped += sb__series_drop_oldest(s);
+    return SB_OK;
+}
+
+size_t sb__series_drop_oldest(sb_series *s)
+{
+    size_t n;
+
+    if (s->nchunks == 0)
+        return 0;
+    n = s->chunks[0]->n;
+    drop_first(s);
+    return n;
 }
 
 size_t sb__series_trim(sb_series *s, int64_t cutoff)
 {
-    size_t k;
+    size_t n = 0;
 
-    if (s->len == 0 || sb__series_at(s, 0)->t >= cutoff)
+    while (s->nchunks > 0 && s->chunks[0]->last_t < cutoff)
+        n += sb__series_drop_oldest(s);
+    if (cutoff > s->floor)
+        s->floor = cutoff;
+    return n;
+}
+
+bool sb__series_last(const sb_series *s, sb_point *out)
+{
+    const sb_chunk *c = last_chunk(s);
+
+    if (c == NULL || c->last_t < s->floor)
+        return false;
+    out->t = c->last_t;
+    memcpy(&out->v, &s->enc.bits, sizeof out->v);
+    return true;
+}
+
+/* Counts the points of s in [since, until] and copies them to out when
+ * out is not NULL. Whole chunks inside the range are counted from their
+ * header and decoded straight into out; only the (at most two) chunks
+ * cut by a bound are walked point by point. */
+static size_t scan_range(const sb_series *s, int64_t since, int64_t until,
+                         sb_point *out)
+{
+    size_t n = 0;
+
+    if (since < s->floor)
+        since = s->floor;
+    if (since > until)
         return 0;
-    k = sb__series_lower_bound(s, cutoff);
-    drop_oldest(s, k);
-    return k;
-}
+    for (size_t i = 0; i < s->nchunks; i++) {
+        const sb_chunk *c = s->chunks[i];
+        sb_chunk_iter it;
+        sb_point p;
 
-/* Inserts at logical position pos, shifting the later points up by one.
- * Requires len < cap. */
-static void insert_at(sb_series *s, size_t pos, int64_t t, double v)
-{
-    for (size_t i = s->len; i > pos; i--)
-        *sb__series_at(s, i) = *sb__series_at(s, i - 1);
-    s->len++;
-    *sb__series_at(s, pos) = (sb_point){t, v};
-}
-
-size_t sb__series_insert(sb_series *s, int64_t t, double v, size_t max,
-                         size_t *added)
-{
-    size_t pos, dropped = 0;
-
-    *added = 0;
-    pos = s->len;
-    if (s->len > 0 && sb__series_at(s, s->len - 1)->t >= t) {
-        pos = sb__series_lower_bound(s, t);
-        if (pos < s->len && sb__series_at(s, pos)->t == t) {
-            sb__series_at(s, pos)->v = v;
-            return 0;
+        if (c->last_t < since)
+            continue;
+        if (c->first_t > until)
+            break;
+        if (c->first_t >= since && c->last_t <= until) {
+            if (out != NULL && sb__chunk_decode(c->data, c->nbytes, c->first_t,
+                                                c->n, out + n, NULL) != 0)
+                return n; /* cannot happen: the store wrote the chunk */
+            n += c->n;
+            continue;
+        }
+        sb__chunk_iter_init(&it, c->data, c->nbytes, c->first_t, c->n);
+        while (sb__chunk_iter_next(&it, &p) == 1 && p.t <= until) {
+            if (p.t < since)
+                continue;
+            if (out != NULL)
+                out[n] = p;
+            n++;
         }
     }
-
-    if (s->len >= max) {
-        if (pos == 0)
-            return 1; /* older than everything kept: it is the one dropped */
-        drop_oldest(s, 1);
-        pos--;
-        dropped = 1;
-    } else {
-        *added = 1;
-    }
-    insert_at(s, pos, t, v);
-    return dropped;
+    return n;
 }
 
 size_t sb__series_count_range(const sb_series *s, int64_t since, int64_t until)
 {
-    size_t lo, hi;
-
-    if (since > until)
-        return 0;
-    lo = sb__series_lower_bound(s, since);
-    hi = sb__series_upper_bound(s, until);
-    return hi > lo ? hi - lo : 0;
+    return scan_range(s, since, until, NULL);
 }
 
 size_t sb__series_read_range(const sb_series *s, int64_t since, int64_t until,
                              sb_point *out)
 {
-    size_t lo, hi;
-
-    if (since > until)
-        return 0;
-    lo = sb__series_lower_bound(s, since);
-    hi = sb__series_upper_bound(s, until);
-    if (hi <= lo)
-        return 0;
-    sb__series_copy(s, lo, hi, out);
-    return hi - lo;
+    return scan_range(s, since, until, out);
 }
