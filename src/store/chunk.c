@@ -322,42 +322,76 @@ static bool get_xor(sb_cstate *st, reader *r)
     return true;
 }
 
-static void put_value(sb_cstate *st, uint8_t *buf, double v)
+/* The kind value v is coded as, given the state; fills *i and *k for the
+ * decimal kinds. */
+static unsigned choose_kind(const sb_cstate *st, double v, uint64_t bits,
+                            int64_t *i, unsigned *k)
 {
-    uint64_t bits = dbits(v);
-    int64_t i;
+    if (st->n > 0 && bits == st->bits)
+        return K_SAME;
+    if (st->dec && as_decimal(v, bits, st->k, i))
+        return K_DELTA;
+    for (*k = 0; *k <= SCALE_MAX; (*k)++)
+        if (as_decimal(v, bits, *k, i))
+            return K_SCALE;
+    return K_XOR;
+}
 
-    if (st->n > 0 && bits == st->bits) {
-        put_kind(st, buf, K_SAME);
+static void put_payload(sb_cstate *st, uint8_t *buf, unsigned kind,
+                        uint64_t bits, int64_t i, unsigned k)
+{
+    switch (kind) {
+    case K_SAME:
         return;
-    }
-    if (st->dec && as_decimal(v, bits, st->k, &i)) {
-        put_kind(st, buf, K_DELTA);
+    case K_DELTA:
         put_delta(st, buf, i);
-    } else {
-        unsigned k = 0;
-
-        while (k <= SCALE_MAX && !as_decimal(v, bits, k, &i))
-            k++;
-        if (k <= SCALE_MAX) {
-            put_kind(st, buf, K_SCALE);
-            put(buf, &st->nbits, k, 3);
-            put_long(st, buf, zigzag((uint64_t)i));
-            st->k = (uint8_t)k;
-            st->ival = i;
-            st->dec = 1;
-        } else {
-            put_kind(st, buf, K_XOR);
-            put_xor(st, buf, bits);
-            st->dec = 0;
-        }
+        break;
+    case K_SCALE:
+        put(buf, &st->nbits, k, 3);
+        put_long(st, buf, zigzag((uint64_t)i));
+        st->k = (uint8_t)k;
+        st->ival = i;
+        st->dec = 1;
+        break;
+    default:
+        put_xor(st, buf, bits);
+        st->dec = 0;
+        break;
     }
     st->bits = bits;
 }
 
-static bool get_value(sb_cstate *st, reader *r, double *v)
+static bool get_payload(sb_cstate *st, reader *r)
 {
-    uint64_t bit, kind, k, z;
+    uint64_t k, z;
+
+    switch (st->kind) {
+    case K_SAME:
+        return st->n > 0;
+    case K_DELTA:
+        if (!st->dec || !get_delta(st, r))
+            return false;
+        break;
+    case K_SCALE:
+        if (!get(r, 3, &k) || k > SCALE_MAX || !get_long(r, &z))
+            return false;
+        st->k = (uint8_t)k;
+        st->ival = (int64_t)unzigzag(z);
+        st->dec = 1;
+        break;
+    default:
+        if (!get_xor(st, r))
+            return false;
+        st->dec = 0;
+        return true;
+    }
+    st->bits = dbits((double)st->ival / pow10s[st->k]);
+    return true;
+}
+
+static bool get_kind(sb_cstate *st, reader *r)
+{
+    uint64_t bit, kind;
 
     if (!get(r, 1, &bit))
         return false;
@@ -366,31 +400,6 @@ static bool get_value(sb_cstate *st, reader *r, double *v)
             return false;
         st->kind = (uint8_t)kind;
     }
-    switch (st->kind) {
-    case K_SAME:
-        if (st->n == 0)
-            return false;
-        break;
-    case K_DELTA:
-        if (!st->dec || !get_delta(st, r))
-            return false;
-        st->bits = dbits((double)st->ival / pow10s[st->k]);
-        break;
-    case K_SCALE:
-        if (!get(r, 3, &k) || k > SCALE_MAX || !get_long(r, &z))
-            return false;
-        st->k = (uint8_t)k;
-        st->ival = (int64_t)unzigzag(z);
-        st->dec = 1;
-        st->bits = dbits((double)st->ival / pow10s[st->k]);
-        break;
-    default:
-        if (!get_xor(st, r))
-            return false;
-        st->dec = 0;
-        break;
-    }
-    *v = bdouble(st->bits);
     return true;
 }
 
@@ -398,23 +407,23 @@ static bool get_value(sb_cstate *st, reader *r, double *v)
 
 void sb__chunk_append(sb_cstate *st, uint8_t *buf, int64_t t, double v)
 {
-    /* After a SAME value, one bit says "same step, same value again". */
-    if (st->n > 0 && st->kind == K_SAME) {
-        bool again =
-            (uint64_t)t - (uint64_t)st->t == st->delta && dbits(v) == st->bits;
+    uint64_t bits = dbits(v);
+    unsigned k = 0, kind;
+    int64_t i = 0;
 
-        put(buf, &st->nbits, again ? 0 : 1, 1);
-        if (again) {
-            st->t = t;
-            st->n++;
-            return;
-        }
-    }
-    if (st->n == 0)
+    kind = choose_kind(st, v, bits, &i, &k);
+    if (st->n == 0) {
         st->t = t;
-    else
+        put_kind(st, buf, kind);
+    } else if ((uint64_t)t - (uint64_t)st->t == st->delta && kind == st->kind) {
+        put(buf, &st->nbits, 0, 1); /* steady: same step, same kind */
+        st->t = t;
+    } else {
+        put(buf, &st->nbits, 1, 1);
         put_time(st, buf, t);
-    put_value(st, buf, v);
+        put_kind(st, buf, kind);
+    }
+    put_payload(st, buf, kind, bits, i, k);
     st->n++;
 }
 
@@ -442,28 +451,23 @@ int sb__chunk_iter_next(sb_chunk_iter *it, sb_point *p)
 {
     reader r = {it->buf, (uint64_t)it->nbytes * 8, it->pos};
     sb_cstate *st = &it->st;
+    uint64_t steady = 1;
 
     if (it->left == 0)
         return 0;
-    if (st->n > 0 && st->kind == K_SAME) {
-        uint64_t bit;
-
-        if (!get(&r, 1, &bit))
-            return -1;
-        if (bit == 0) {
-            st->t = (int64_t)((uint64_t)st->t + st->delta);
-            p->t = st->t;
-            p->v = bdouble(st->bits);
-            goto done;
-        }
-    }
-    if (st->n == 0)
+    if (st->n > 0 && !get(&r, 1, &steady))
+        return -1;
+    if (st->n == 0) {
         p->t = it->first_t;
-    else if (!get_time(st, &r, &p->t))
+    } else if (steady == 0) {
+        st->t = (int64_t)((uint64_t)st->t + st->delta);
+        p->t = st->t;
+    } else if (!get_time(st, &r, &p->t)) {
         return -1;
-    if (!get_value(st, &r, &p->v))
+    }
+    if ((steady == 1 && !get_kind(st, &r)) || !get_payload(st, &r))
         return -1;
-done:
+    p->v = bdouble(st->bits);
     st->n++;
     st->nbits = r.pos;
     it->pos = r.pos;

@@ -4,7 +4,10 @@
  *
  * The codec depends on nothing else in the store, so it is unit-tested and
  * fuzzed on its own. A chunk's first time is kept outside the bit stream
- * (in the chunk header of the caller); every later sample is coded as:
+ * (in the chunk header of the caller). Every later sample starts with a
+ * "steady" bit: 0 when its time step equals the previous one and its value
+ * has the previous value's kind (below), and then only the kind's payload
+ * follows; 1 when the time, the kind and the payload follow:
  *
  *   time   delta-of-delta of the nanosecond times, in unsigned 64-bit
  *          wraparound arithmetic (so any int64 sequence round-trips):
@@ -13,11 +16,9 @@
  *            110  + 16 bits   < 2^16
  *            1110 + 32 bits   < 2^32
  *            1111 + 64 bits   anything
- *   again  after a SAME value, one bit first: 0 when the time step and
- *          the value repeat once more (nothing else follows), 1 when the
- *          time and value codes below follow
- *   value  a kind, then the kind's payload. The kind is "0" when it repeats
- *          the previous sample's kind, else "1" + 2 bits:
+ *   kind   "0" when it repeats the previous sample's kind, else "1" + 2
+ *          bits; the first sample has no steady bit and no time, only the
+ *          kind and the payload:
  *            SAME    bit-identical to the previous value (no payload)
  *            DELTA   the value is i / 10^k for an integer |i| <= 2^53 at
  *                    the scale k of the previous value: zigzag(i - prev i)
@@ -49,7 +50,7 @@ typedef struct sb_point {
     double v;
 } sb_point;
 
-/* The most bits one sample can take (1 + time 68 + value 3 + 135): a writer
+/* The most bits one sample can take (1 + time 68 + kind 3 + 135): a writer
  * keeps at least SB_CHUNK_SAMPLE_MAX_BYTES zeroed bytes free past the
  * end of the stream before each append. */
 #define SB_CHUNK_SAMPLE_MAX_BITS  208 /* 207 rounded up */

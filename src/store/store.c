@@ -488,7 +488,7 @@ static int resolve_and_reserve(sb_store *st, const sb_sample *samples,
 
         size_t before = s->bytes;
 
-        rc = sb__series_reserve(s, s->pending / chunk + 2);
+        rc = sb__series_reserve(s, s->pending / chunk + 1);
         atomic_fetch_add(&st->sample_bytes, s->bytes - before);
         if (rc != SB_OK)
             goto fail;
