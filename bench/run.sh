@@ -5,7 +5,9 @@
 #   bench/run.sh [WORKLOAD...]          full run, BENCH_RUNS runs each
 #   bench/run.sh --smoke [WORKLOAD...]  each workload once for about 1 s
 #
-# WORKLOAD is read, ingest, healthz, memory, contention or collectors;
+# WORKLOAD is read, ingest, healthz, memory, contention, collectors or
+# store (the store's own bytes per sample and append rate, printed by
+# build-bench/store_bench beside the table, not in it);
 # none means all of them (and only then must every row of the table
 # have figures).
 #
@@ -28,7 +30,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BENCH_BUILD:-$ROOT/build-bench}
-ALL_WORKLOADS=(read ingest healthz memory contention collectors)
+ALL_WORKLOADS=(read ingest healthz memory contention collectors store)
 SMOKE=0
 if [ "${1:-}" = --smoke ]; then
 	SMOKE=1
@@ -139,7 +141,7 @@ build() {
 	log "building optimized scoreboard in $BUILD"
 	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSB_TESTS=OFF \
 		-DCMAKE_C_COMPILER=gcc >/dev/null
-	cmake --build "$BUILD" --target scoreboard -j "$NCPU" >"$WORK/build.log" 2>&1 ||
+	cmake --build "$BUILD" --target scoreboard store_bench -j "$NCPU" >"$WORK/build.log" 2>&1 ||
 		{ tail -20 "$WORK/build.log" >&2 && die "scoreboard build"; }
 	go_build bench/peers/goserver "$BUILD/goserver" || die "Go peer build"
 	go_build bench/tool "$BUILD/benchtool" || die "benchtool build"
@@ -511,6 +513,18 @@ w_collectors() {
 	log "collectors done"
 }
 
+# 7. The store alone (bench/store_bench.c): bytes per sample of one hour
+# of a 1,000-series mix by the store's accounting, and append rates on
+# one core, medians of 3 runs (1 with --smoke). Printed as is; not part
+# of the table.
+w_store() {
+	local out=$WORK/store_bench.txt
+	"${PIN_SERVER[@]}" "$BUILD/store_bench" $([ $SMOKE -eq 1 ] && echo --smoke) \
+		>"$out" || die "store_bench"
+	STORE_BENCH=$(cat "$out")
+	log "store done"
+}
+
 # ------------------------------------------------------------------- main
 
 describe_machine() {
@@ -585,6 +599,10 @@ main() {
 		-json "$ROOT/bench/results/$stamp.json" \
 		-md "$ROOT/bench/results/$stamp.md" || die "report"
 	log "wrote bench/results/$stamp.json and .md in $((SECONDS - start))s"
+	if [ -n "${STORE_BENCH:-}" ]; then
+		printf '\nstore (bench/store_bench.c):\n%s\n' "$STORE_BENCH"
+		printf '%s\n' "$STORE_BENCH" >"$ROOT/bench/results/$stamp-store.txt"
+	fi
 }
 
 main
