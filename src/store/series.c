@@ -201,20 +201,22 @@ static size_t lower_bound(const sb_point *pts, size_t n, int64_t t)
     return lo;
 }
 
-/* Re-encodes the n points of pts as chunk i. */
-static int rewrite_chunk(sb_series *s, size_t i, const sb_point *pts,
-                         uint32_t n)
+/* A new chunk holding the n points of pts, sized exactly, or with room
+ * for the next append when open. NULL when out of memory. */
+static sb_chunk *encode_chunk(const sb_point *pts, uint32_t n, bool open,
+                              sb_cstate *st)
 {
-    bool open = i + 1 == s->nchunks;
-    size_t worst = (size_t)(n + 1) * SB_CHUNK_SAMPLE_MAX_BYTES;
+    /* Room for the points and, when open, the slack below: the realloc
+     * that follows must only ever shrink, so every byte past the stream
+     * stays zeroed for the next append. */
+    size_t worst = (size_t)(n + 2) * SB_CHUNK_SAMPLE_MAX_BYTES + OPEN_STEP;
     sb_chunk *c = calloc(1, chunk_size((uint32_t)worst)), *g;
-    sb_cstate st;
     uint32_t used, cap;
 
     if (c == NULL)
-        return SB_ENOMEM;
-    sb__chunk_encode(pts, n, c->data, &st);
-    used = (uint32_t)sb__cstate_bytes(&st);
+        return NULL;
+    sb__chunk_encode(pts, n, c->data, st);
+    used = (uint32_t)sb__cstate_bytes(st);
     cap = open ? used + SB_CHUNK_SAMPLE_MAX_BYTES + OPEN_STEP / 2 : used;
     g = realloc(c, chunk_size(cap)); /* shrinks: keeps the zeroed tail */
     if (g != NULL)
@@ -226,10 +228,44 @@ static int rewrite_chunk(sb_series *s, size_t i, const sb_point *pts,
     c->n = n;
     c->nbytes = used;
     c->cap = cap;
-    s->bytes = s->bytes - chunk_size(s->chunks[i]->cap) + chunk_size(cap);
+    return c;
+}
+
+/*
+ * Re-encodes the n points of pts as chunk i. Past SB_CHUNK_SPLIT points
+ * (late points only ever grow a chunk) the points become two chunks of
+ * half each, so that the cost of the next late point stays bounded.
+ */
+static int rewrite_chunk(sb_series *s, size_t i, const sb_point *pts,
+                         uint32_t n)
+{
+    bool open = i + 1 == s->nchunks, split = n > SB_CHUNK_SPLIT;
+    uint32_t h = split ? n / 2 : n;
+    sb_chunk *a, *b = NULL;
+    sb_cstate st, st2;
+
+    if (split && sb__series_reserve(s, 1) != SB_OK)
+        return SB_ENOMEM;
+    a = encode_chunk(pts, h, open && !split, &st);
+    if (split)
+        b = encode_chunk(pts + h, n - h, open, &st2);
+    if (a == NULL || (split && b == NULL)) {
+        free(a);
+        free(b);
+        return SB_ENOMEM;
+    }
+    s->bytes = s->bytes - chunk_size(s->chunks[i]->cap) + chunk_size(a->cap);
     s->npoints = s->npoints - s->chunks[i]->n + n;
     free(s->chunks[i]);
-    s->chunks[i] = c;
+    s->chunks[i] = a;
+    if (split) {
+        memmove(s->chunks + i + 2, s->chunks + i + 1,
+                (s->nchunks - i - 1) * sizeof *s->chunks);
+        s->chunks[i + 1] = b;
+        s->nchunks++;
+        s->bytes += chunk_size(b->cap);
+        st = st2;
+    }
     if (open)
         s->enc = st;
     return SB_OK;

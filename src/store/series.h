@@ -31,6 +31,8 @@
 #define SB_CHUNK_MAX_BYTES 4096
 /* Most samples a chunk is cut at (fewer with a small max_points). */
 #define SB_CHUNK_MAX_SAMPLES 512
+/* Late samples grow a chunk past its cut; at this many it is split. */
+#define SB_CHUNK_SPLIT 1024
 
 typedef struct sb_chunk {
     int64_t first_t, last_t;
@@ -58,7 +60,8 @@ typedef struct sb_series {
     int64_t floor;
     size_t npoints;
     size_t bytes;
-    size_t pending; /* scratch for a batch write, under the shard lock */
+    size_t pending;       /* scratch for a batch write, under the shard lock: */
+    int64_t pending_last; /* its samples and the time of the last one */
 } sb_series;
 
 /* Creates a series holding a copy of key. NULL when out of memory. */

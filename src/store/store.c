@@ -453,11 +453,13 @@ static void rollback(sb_store *st, prepared *ps, size_t n, sb_series **made,
  * Phase one under the locks: finds or creates every series, applies the
  * out-of-order policy to every sample against the series as they are
  * before the batch, and reserves chunk slots. On failure sets err and
- * undoes its work, so nothing is visible.
+ * undoes its work, so nothing is visible. Sets *unsorted when some
+ * series' samples are not in rising time order within the batch.
  */
 static int resolve_and_reserve(sb_store *st, const sb_sample *samples,
                                prepared *ps, size_t n, const char *keys,
-                               sb_series **made, sb_write_error *err)
+                               sb_series **made, bool *unsorted,
+                               sb_write_error *err)
 {
     size_t nmade = 0, chunk = st->limits.chunk_samples;
     int rc = SB_OK;
@@ -475,6 +477,10 @@ static int resolve_and_reserve(sb_store *st, const sb_sample *samples,
                 goto fail;
             made[nmade++] = p->series;
         }
+        if (p->series->pending > 0 &&
+            samples[i].time_ns <= p->series->pending_last)
+            *unsorted = true;
+        p->series->pending_last = samples[i].time_ns;
         p->series->pending++;
     }
     for (i = 0; i < n; i++) {
@@ -508,6 +514,50 @@ fail:
     return rc;
 }
 
+typedef struct order_key {
+    uintptr_t series;
+    int64_t t;
+    size_t i;
+} order_key;
+
+static int cmp_order(const void *a, const void *b)
+{
+    const order_key *x = a, *y = b;
+
+    if (x->series != y->series)
+        return x->series < y->series ? -1 : 1;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/*
+ * The order to write a batch whose samples are not in time order per
+ * series: by series, then time, then batch position (so of two samples
+ * with one time the later still wins). Late samples then become appends
+ * instead of chunk rewrites. NULL when out of memory: the batch is then
+ * written in its own order, which gives the same points, only slower.
+ */
+static size_t *write_order(const prepared *ps, const sb_sample *samples,
+                           size_t n)
+{
+    order_key *keys = malloc(n * sizeof *keys);
+    size_t *order = malloc(n * sizeof *order);
+
+    if (keys == NULL || order == NULL) {
+        free(keys);
+        free(order);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        keys[i] = (order_key){(uintptr_t)ps[i].series, samples[i].time_ns, i};
+    qsort(keys, n, sizeof *keys, cmp_order);
+    for (size_t i = 0; i < n; i++)
+        order[i] = keys[i].i;
+    free(keys);
+    return order;
+}
+
 /*
  * Phase two under the locks. It fails only when an allocation fails, and
  * then only for the sample concerned, which is counted as dropped for
@@ -515,12 +565,14 @@ fail:
  * was refused in phase one.
  */
 static void insert_all(sb_store *st, const sb_sample *samples, prepared *ps,
-                       size_t n, int64_t cutoff)
+                       size_t n, int64_t cutoff, bool unsorted)
 {
     size_t added = 0, dropped = 0, expired = 0, lost = 0;
-    size_t grown = 0, freed = 0;
+    size_t grown = 0, freed = 0,
+           *order = unsorted ? write_order(ps, samples, n) : NULL;
 
-    for (size_t i = 0; i < n; i++) {
+    for (size_t k = 0; k < n; k++) {
+        size_t i = order != NULL ? order[k] : k;
         sb_series *s = ps[i].series;
         size_t before = s->bytes;
 
@@ -532,6 +584,7 @@ static void insert_all(sb_store *st, const sb_sample *samples, prepared *ps,
         else
             freed += before - s->bytes;
     }
+    free(order);
     for (size_t i = 0; i < n; i++) {
         sb_series *s = ps[i].series;
         size_t before = s->bytes;
@@ -565,6 +618,7 @@ int sb_store_write_batch(sb_store *st, const sb_sample *samples, size_t n,
     sb_buf keys;
     uint64_t mask = 0;
     int64_t now;
+    bool unsorted = false;
     int rc = SB_OK;
 
     if (err == NULL)
@@ -600,9 +654,10 @@ int sb_store_write_batch(sb_store *st, const sb_sample *samples, size_t n,
     }
 
     lock_shards(st, mask);
-    rc = resolve_and_reserve(st, samples, ps, n, keys.data, made, err);
+    rc = resolve_and_reserve(st, samples, ps, n, keys.data, made, &unsorted,
+                             err);
     if (rc == SB_OK)
-        insert_all(st, samples, ps, n, now - st->opts.retention_ns);
+        insert_all(st, samples, ps, n, now - st->opts.retention_ns, unsorted);
     unlock_shards(st, mask);
     if (rc == SB_OK)
         sb__store_enforce_memory(st);

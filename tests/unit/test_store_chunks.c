@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "scoreboard.h"
+#include "store/series.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +225,70 @@ static void test_first_chunk_takes_any_order(void **state)
     sb_store_destroy(st);
 }
 
+/* A batch in falling time order for a new series is written sorted: all
+ * of it lands, in chunks cut as for in-order points. */
+static void test_a_falling_batch_is_written_in_time_order(void **state)
+{
+    enum { N = 3000 };
+    sb_store *st = new_store_cap(100000, 0);
+    int64_t base = sb_time_now() - 1200 * SEC;
+    sb_sample *batch = malloc(N * sizeof *batch);
+    sb_result *r;
+
+    (void)state;
+    assert_non_null(batch);
+    for (int i = 0; i < N; i++)
+        batch[i] = (sb_sample){.name = "fall",
+                               .value = N - 1 - i,
+                               .time_ns = base + (N - 1 - i) * 100 * MS};
+    /* A duplicate time later in the batch wins. */
+    batch[N - 1].value = -5;
+    batch[N - 1].time_ns = batch[N - 2].time_ns;
+    assert_int_equal(sb_store_write_batch(st, batch, N, NULL), SB_OK);
+    r = points_of(st, "fall", INT64_MIN);
+    assert_int_equal(sb_result_point_count(r), N - 1);
+    for (size_t i = 0; i < N - 1; i++) {
+        sb_sample p;
+
+        sb_result_get_point(r, i, &p);
+        assert_true(p.time_ns == base + (int64_t)(i + 1) * 100 * MS);
+        assert_true(p.value == (i == 0 ? -5 : (double)(i + 1)));
+    }
+    sb_result_free(r);
+    free(batch);
+    sb_store_destroy(st);
+}
+
+/* Late points only grow a chunk; past SB_CHUNK_SPLIT it splits in two, so
+ * a late point never rewrites more than that. */
+static void test_late_points_split_a_growing_chunk(void **state)
+{
+    enum { N = 5000 };
+    const sb_series_limits lim = {SB_CHUNK_MAX_SAMPLES, INT64_MAX, SIZE_MAX};
+    sb_series *s = sb__series_new("x", 2, 1, 0);
+    sb_point *out = malloc(N * sizeof *out);
+    size_t added = 0, dropped = 0;
+
+    (void)state;
+    assert_non_null(s);
+    assert_non_null(out);
+    for (int i = N - 1; i >= 0; i--)
+        assert_int_equal(
+            sb__series_put(s, &lim, i * SEC, i * 0.5, &added, &dropped), 0);
+    assert_int_equal(added, N);
+    assert_true(s->nchunks >= N / SB_CHUNK_SPLIT);
+    for (size_t i = 0; i < s->nchunks; i++) {
+        assert_true(s->chunks[i]->n <= SB_CHUNK_SPLIT);
+        if (i > 0)
+            assert_true(s->chunks[i - 1]->last_t < s->chunks[i]->first_t);
+    }
+    assert_int_equal(sb__series_read_range(s, INT64_MIN, INT64_MAX, out), N);
+    for (int i = 0; i < N; i++)
+        assert_true(out[i].t == i * SEC && out[i].v == i * 0.5);
+    free(out);
+    sb__series_free(s);
+}
+
 /* A value that is expensive to compress (about 8 bytes a sample). */
 static double noisy(uint64_t *rng)
 {
@@ -331,6 +396,8 @@ int main(void)
         cmocka_unit_test(test_duplicates_in_the_open_chunk_replace),
         cmocka_unit_test(test_out_of_order_refusal_keeps_a_batch_atomic),
         cmocka_unit_test(test_first_chunk_takes_any_order),
+        cmocka_unit_test(test_a_falling_batch_is_written_in_time_order),
+        cmocka_unit_test(test_late_points_split_a_growing_chunk),
         cmocka_unit_test(test_memory_cap_evicts_the_oldest_chunks_store_wide),
         cmocka_unit_test(test_retention_drops_whole_chunks_and_reads_filter),
     };
