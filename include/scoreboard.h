@@ -88,7 +88,8 @@ typedef struct sb_sample {
 
 typedef struct sb_store_options {
     int64_t retention_ns;         /* keep points this long; default 1h */
-    size_t max_points_per_series; /* oldest dropped beyond; default 10000 */
+    size_t max_points_per_series; /* oldest whole chunks dropped beyond
+                                     (about 3/4 of it kept); 10000 */
     size_t max_series;            /* writes creating more fail; 10000 */
     int64_t max_future_ns;        /* accept times this far ahead; 10min */
     size_t max_memory; /* bytes of sample data; the oldest chunks store-wide
