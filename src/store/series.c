@@ -185,22 +185,6 @@ static size_t find_chunk(const sb_series *s, int64_t t)
     return lo;
 }
 
-/* First index in pts[0..n) whose time is >= t. */
-static size_t lower_bound(const sb_point *pts, size_t n, int64_t t)
-{
-    size_t lo = 0, hi = n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (pts[mid].t < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* A new chunk holding the n points of pts, sized exactly, or with room
  * for the next append when open. NULL when out of memory. */
 static sb_chunk *encode_chunk(const sb_point *pts, uint32_t n, bool open,
@@ -232,73 +216,95 @@ static sb_chunk *encode_chunk(const sb_point *pts, uint32_t n, bool open,
 }
 
 /*
- * Re-encodes the n points of pts as chunk i. Past SB_CHUNK_SPLIT points
- * (late points only ever grow a chunk) the points become two chunks of
- * half each, so that the cost of the next late point stays bounded.
+ * Re-encodes the n points of pts (times rising) in place of chunk i: as
+ * one chunk, or past SB_CHUNK_SPLIT points (late points only ever grow a
+ * chunk) as several of at most SB_CHUNK_MAX_SAMPLES, so that the cost of
+ * the next late point stays bounded. Nothing changes on SB_ENOMEM.
  */
-static int rewrite_chunk(sb_series *s, size_t i, const sb_point *pts,
-                         uint32_t n)
+static int rewrite_chunk(sb_series *s, size_t i, const sb_point *pts, size_t n)
 {
-    bool open = i + 1 == s->nchunks, split = n > SB_CHUNK_SPLIT;
-    uint32_t h = split ? n / 2 : n;
-    sb_chunk *a, *b = NULL;
-    sb_cstate st, st2;
-
-    if (split && sb__series_reserve(s, 1) != SB_OK)
-        return SB_ENOMEM;
-    a = encode_chunk(pts, h, open && !split, &st);
-    if (split)
-        b = encode_chunk(pts + h, n - h, open, &st2);
-    if (a == NULL || (split && b == NULL)) {
-        free(a);
-        free(b);
-        return SB_ENOMEM;
-    }
-    s->bytes = s->bytes - chunk_size(s->chunks[i]->cap) + chunk_size(a->cap);
-    s->npoints = s->npoints - s->chunks[i]->n + n;
-    free(s->chunks[i]);
-    s->chunks[i] = a;
-    if (split) {
-        memmove(s->chunks + i + 2, s->chunks + i + 1,
-                (s->nchunks - i - 1) * sizeof *s->chunks);
-        s->chunks[i + 1] = b;
-        s->nchunks++;
-        s->bytes += chunk_size(b->cap);
-        st = st2;
-    }
-    if (open)
-        s->enc = st;
-    return SB_OK;
-}
-
-/* Inserts or replaces (t, v) inside chunk i by re-encoding it. */
-static int insert_late(sb_series *s, size_t i, int64_t t, double v)
-{
-    const sb_chunk *c = s->chunks[i];
-    sb_point *pts = malloc((c->n + 1) * sizeof *pts);
-    size_t pos;
+    bool open = i + 1 == s->nchunks;
+    size_t k = 1, per = n;
+    sb_chunk *one = NULL, **made = &one, *old = s->chunks[i];
+    sb_cstate st;
     int rc = SB_ENOMEM;
 
-    if (pts == NULL)
-        return SB_ENOMEM;
-    if (sb__chunk_decode(c->data, c->nbytes, c->first_t, c->n, pts, NULL) != 0)
-        goto out; /* cannot happen: the store wrote the chunk */
-    pos = lower_bound(pts, c->n, t);
-    if (pos < c->n && pts[pos].t == t) {
-        if (memcmp(&pts[pos].v, &v, sizeof v) == 0) {
-            rc = SB_OK; /* the same point again: nothing to do */
+    if (n > SB_CHUNK_SPLIT) {
+        k = (n + SB_CHUNK_MAX_SAMPLES - 1) / SB_CHUNK_MAX_SAMPLES;
+        per = (n + k - 1) / k;
+        k = (n + per - 1) / per;
+        made = calloc(k, sizeof *made);
+        if (made == NULL || sb__series_reserve(s, k - 1) != SB_OK)
             goto out;
-        }
-        pts[pos].v = v;
-        rc = rewrite_chunk(s, i, pts, c->n);
-        goto out;
     }
-    memmove(pts + pos + 1, pts + pos, (c->n - pos) * sizeof *pts);
-    pts[pos] = (sb_point){t, v};
-    rc = rewrite_chunk(s, i, pts, c->n + 1);
+    for (size_t j = 0; j < k; j++) {
+        size_t off = j * per, cnt = n - off < per ? n - off : per;
+
+        made[j] =
+            encode_chunk(pts + off, (uint32_t)cnt, open && j == k - 1, &st);
+        if (made[j] == NULL)
+            goto out;
+    }
+
+    s->bytes -= chunk_size(old->cap);
+    s->npoints -= old->n;
+    free(old);
+    memmove(s->chunks + i + k, s->chunks + i + 1,
+            (s->nchunks - i - 1) * sizeof *s->chunks);
+    for (size_t j = 0; j < k; j++) {
+        s->chunks[i + j] = made[j];
+        s->bytes += chunk_size(made[j]->cap);
+        s->npoints += made[j]->n;
+        made[j] = NULL;
+    }
+    s->nchunks += k - 1;
+    if (open)
+        s->enc = st;
+    rc = SB_OK;
 
 out:
-    free(pts);
+    for (size_t j = 0; made != NULL && j < k; j++)
+        free(made[j]);
+    if (made != &one)
+        free(made);
+    return rc;
+}
+
+/*
+ * Writes the m points of add (times strictly rising, all within chunk i's
+ * time range) into chunk i: a time already there takes the new value.
+ * Decodes and re-encodes the chunk once, and not at all when nothing
+ * changes (the same points again). Nothing changes on SB_ENOMEM.
+ */
+static int merge_into(sb_series *s, size_t i, const sb_point *add, size_t m)
+{
+    const sb_chunk *c = s->chunks[i];
+    sb_point *old = malloc(c->n * sizeof *old);
+    sb_point *out = malloc((c->n + m) * sizeof *out);
+    size_t a = 0, b = 0, o = 0;
+    bool changed = false;
+    int rc = SB_ENOMEM;
+
+    if (old == NULL || out == NULL)
+        goto out;
+    if (sb__chunk_decode(c->data, c->nbytes, c->first_t, c->n, old, NULL) != 0)
+        goto out; /* cannot happen: the store wrote the chunk */
+    while (a < c->n || b < m) {
+        if (b == m || (a < c->n && old[a].t < add[b].t)) {
+            out[o++] = old[a++];
+            continue;
+        }
+        if (a == c->n || add[b].t < old[a].t)
+            changed = true;
+        else if (memcmp(&old[a++].v, &add[b].v, sizeof add[b].v) != 0)
+            changed = true; /* a new value for a time held */
+        out[o++] = add[b++];
+    }
+    rc = changed ? rewrite_chunk(s, i, out, o) : SB_OK;
+
+out:
+    free(old);
+    free(out);
     return rc;
 }
 
@@ -315,30 +321,54 @@ static void drop_first(sb_series *s)
         sb__cstate_init(&s->enc);
 }
 
-int sb__series_put(sb_series *s, const sb_series_limits *lim, int64_t t,
-                   double v, size_t *added, size_t *dropped)
+/* The chunk a late time t goes to: the one whose range holds it, or for
+ * a time between two chunks the newer one (the open chunk when the older
+ * one is sealed). */
+static size_t late_chunk(const sb_series *s, int64_t t)
 {
-    const sb_chunk *c = last_chunk(s);
-    size_t before = s->npoints;
-    int rc;
+    size_t i = find_chunk(s, t);
 
-    if (c == NULL || t > c->last_t) {
-        rc = append(s, lim, t, v);
-    } else {
-        size_t i = find_chunk(s, t);
+    if (t > s->chunks[i]->last_t && i + 1 < s->nchunks)
+        i++;
+    return i;
+}
 
-        /* Between two chunks: the newer one takes it (the open chunk when
-         * the older one is sealed). */
-        if (t > s->chunks[i]->last_t && i + 1 < s->nchunks)
-            i++;
-        rc = insert_late(s, i, t, v);
+size_t sb__series_put_run(sb_series *s, const sb_series_limits *lim,
+                          const sb_point *pts, size_t m, size_t *added,
+                          size_t *dropped)
+{
+    size_t before = s->npoints, k = 0;
+
+    while (k < m) {
+        const sb_chunk *c = last_chunk(s);
+        size_t i, j;
+
+        if (c == NULL || pts[k].t > c->last_t) {
+            if (append(s, lim, pts[k].t, pts[k].v) != SB_OK)
+                break;
+            k++;
+            continue;
+        }
+        i = late_chunk(s, pts[k].t);
+        for (j = k + 1; j < m && pts[j].t <= s->chunks[i]->last_t; j++)
+            ;
+        if (merge_into(s, i, pts + k, j - k) != SB_OK)
+            break;
+        k = j;
     }
-    if (rc != SB_OK)
-        return rc;
     *added += s->npoints - before;
     while (s->npoints > lim->max_points && s->nchunks > 1)
         *dropped += sb__series_drop_oldest(s);
-    return SB_OK;
+    return k;
+}
+
+int sb__series_put(sb_series *s, const sb_series_limits *lim, int64_t t,
+                   double v, size_t *added, size_t *dropped)
+{
+    const sb_point p = {t, v};
+
+    return sb__series_put_run(s, lim, &p, 1, added, dropped) == 1 ? SB_OK
+                                                                  : SB_ENOMEM;
 }
 
 size_t sb__series_drop_oldest(sb_series *s)

@@ -93,6 +93,16 @@ int sb__series_reserve(sb_series *s, size_t more);
 int sb__series_put(sb_series *s, const sb_series_limits *lim, int64_t t,
                    double v, size_t *added, size_t *dropped);
 
+/*
+ * Writes the m points of pts, whose times strictly rise, as
+ * sb__series_put() would one by one, but merges all the late points that
+ * fall in one chunk with a single re-encode of it. Returns how many
+ * points were written: m, or fewer when memory ran out.
+ */
+size_t sb__series_put_run(sb_series *s, const sb_series_limits *lim,
+                          const sb_point *pts, size_t m, size_t *added,
+                          size_t *dropped);
+
 /* Drops whole chunks whose newest sample is older than cutoff and hides
  * older points of the kept ones; returns how many points were dropped. */
 size_t sb__series_trim(sb_series *s, int64_t cutoff);

@@ -453,12 +453,13 @@ static void rollback(sb_store *st, prepared *ps, size_t n, sb_series **made,
  * Phase one under the locks: finds or creates every series, applies the
  * out-of-order policy to every sample against the series as they are
  * before the batch, and reserves chunk slots. On failure sets err and
- * undoes its work, so nothing is visible. Sets *unsorted when some
- * series' samples are not in rising time order within the batch.
+ * undoes its work, so nothing is visible. Sets *late when a sample is
+ * not newer than its series' newest point or than the batch's previous
+ * sample for that series (it is then not a plain append).
  */
 static int resolve_and_reserve(sb_store *st, const sb_sample *samples,
                                prepared *ps, size_t n, const char *keys,
-                               sb_series **made, bool *unsorted,
+                               sb_series **made, bool *late,
                                sb_write_error *err)
 {
     size_t nmade = 0, chunk = st->limits.chunk_samples;
@@ -477,9 +478,12 @@ static int resolve_and_reserve(sb_store *st, const sb_sample *samples,
                 goto fail;
             made[nmade++] = p->series;
         }
-        if (p->series->pending > 0 &&
-            samples[i].time_ns <= p->series->pending_last)
-            *unsorted = true;
+        if ((p->series->pending > 0 &&
+             samples[i].time_ns <= p->series->pending_last) ||
+            (p->series->nchunks > 0 &&
+             samples[i].time_ns <=
+                 p->series->chunks[p->series->nchunks - 1]->last_t))
+            *late = true;
         p->series->pending_last = samples[i].time_ns;
         p->series->pending++;
     }
@@ -531,60 +535,103 @@ static int cmp_order(const void *a, const void *b)
     return (x->i > y->i) - (x->i < y->i);
 }
 
-/*
- * The order to write a batch whose samples are not in time order per
- * series: by series, then time, then batch position (so of two samples
- * with one time the later still wins). Late samples then become appends
- * instead of chunk rewrites. NULL when out of memory: the batch is then
- * written in its own order, which gives the same points, only slower.
- */
-static size_t *write_order(const prepared *ps, const sb_sample *samples,
-                           size_t n)
+/* Sorts the batch by series, then time, then position. NULL when out of
+ * memory. */
+static order_key *batch_order(const prepared *ps, const sb_sample *samples,
+                              size_t n)
 {
     order_key *keys = malloc(n * sizeof *keys);
-    size_t *order = malloc(n * sizeof *order);
 
-    if (keys == NULL || order == NULL) {
-        free(keys);
-        free(order);
+    if (keys == NULL)
         return NULL;
-    }
     for (size_t i = 0; i < n; i++)
         keys[i] = (order_key){(uintptr_t)ps[i].series, samples[i].time_ns, i};
     qsort(keys, n, sizeof *keys, cmp_order);
-    for (size_t i = 0; i < n; i++)
-        order[i] = keys[i].i;
-    free(keys);
-    return order;
+    return keys;
 }
 
-/*
- * Phase two under the locks. It fails only when an allocation fails, and
- * then only for the sample concerned, which is counted as dropped for
- * memory (see the README's limitations): everything that can be refused
- * was refused in phase one.
- */
-static void insert_all(sb_store *st, const sb_sample *samples, prepared *ps,
-                       size_t n, int64_t cutoff, bool unsorted)
-{
-    size_t added = 0, dropped = 0, expired = 0, lost = 0;
-    size_t grown = 0, freed = 0,
-           *order = unsorted ? write_order(ps, samples, n) : NULL;
+/* Running totals of phase two. */
+typedef struct write_tally {
+    size_t added, dropped, lost, grown, freed;
+} write_tally;
 
-    for (size_t k = 0; k < n; k++) {
-        size_t i = order != NULL ? order[k] : k;
+static void tally_bytes(write_tally *w, size_t before, size_t after)
+{
+    if (after >= before)
+        w->grown += after - before;
+    else
+        w->freed += before - after;
+}
+
+/* Writes every sample in batch order: the fast path, for batches that
+ * only append. */
+static void write_in_order(sb_store *st, const sb_sample *samples,
+                           const prepared *ps, size_t n, write_tally *w)
+{
+    for (size_t i = 0; i < n; i++) {
         sb_series *s = ps[i].series;
         size_t before = s->bytes;
 
         if (sb__series_put(s, &st->limits, samples[i].time_ns, samples[i].value,
-                           &added, &dropped) != SB_OK)
-            lost++;
-        if (s->bytes >= before)
-            grown += s->bytes - before;
-        else
-            freed += before - s->bytes;
+                           &w->added, &w->dropped) != SB_OK)
+            w->lost++;
+        tally_bytes(w, before, s->bytes);
     }
-    free(order);
+}
+
+/*
+ * Writes a batch with late samples series by series, each series' samples
+ * as one time-ordered run (of two samples with one time the later in the
+ * batch wins), so the late samples of one chunk cost one re-encode of it.
+ * Returns false, having written nothing, when out of memory.
+ */
+static bool write_by_series(sb_store *st, const sb_sample *samples,
+                            const prepared *ps, size_t n, write_tally *w)
+{
+    order_key *keys = batch_order(ps, samples, n);
+    sb_point *run = malloc(n * sizeof *run);
+    size_t k = 0;
+
+    if (keys == NULL || run == NULL) {
+        free(keys);
+        free(run);
+        return false;
+    }
+    while (k < n) {
+        sb_series *s = ps[keys[k].i].series;
+        size_t m = 0, before = s->bytes;
+
+        for (; k < n && ps[keys[k].i].series == s; k++) {
+            const sb_sample *x = &samples[keys[k].i];
+
+            if (m > 0 && run[m - 1].t == x->time_ns)
+                run[m - 1].v = x->value;
+            else
+                run[m++] = (sb_point){x->time_ns, x->value};
+        }
+        w->lost += m - sb__series_put_run(s, &st->limits, run, m, &w->added,
+                                          &w->dropped);
+        tally_bytes(w, before, s->bytes);
+    }
+    free(keys);
+    free(run);
+    return true;
+}
+
+/*
+ * Phase two under the locks. It fails only when an allocation fails, and
+ * then only for the samples concerned, which are counted as dropped for
+ * memory (see the README's limitations): everything that can be refused
+ * was refused in phase one.
+ */
+static void insert_all(sb_store *st, const sb_sample *samples, prepared *ps,
+                       size_t n, int64_t cutoff, bool late)
+{
+    write_tally w = {0};
+    size_t expired = 0;
+
+    if (!late || !write_by_series(st, samples, ps, n, &w))
+        write_in_order(st, samples, ps, n, &w);
     for (size_t i = 0; i < n; i++) {
         sb_series *s = ps[i].series;
         size_t before = s->bytes;
@@ -593,18 +640,18 @@ static void insert_all(sb_store *st, const sb_sample *samples, prepared *ps,
             continue;
         s->pending = 0;
         expired += sb__series_trim(s, cutoff);
-        freed += before - s->bytes;
+        w.freed += before - s->bytes;
     }
-    atomic_fetch_add(&st->sample_bytes, grown);
-    atomic_fetch_sub(&st->sample_bytes, freed);
-    atomic_fetch_add(&st->npoints, added);
-    atomic_fetch_sub(&st->npoints, expired + dropped);
-    if (dropped)
-        atomic_fetch_add(&st->dropped_capacity, dropped);
+    atomic_fetch_add(&st->sample_bytes, w.grown);
+    atomic_fetch_sub(&st->sample_bytes, w.freed);
+    atomic_fetch_add(&st->npoints, w.added);
+    atomic_fetch_sub(&st->npoints, expired + w.dropped);
+    if (w.dropped)
+        atomic_fetch_add(&st->dropped_capacity, w.dropped);
     if (expired)
         atomic_fetch_add(&st->dropped_retention, expired);
-    if (lost)
-        atomic_fetch_add(&st->dropped_memory, lost);
+    if (w.lost)
+        atomic_fetch_add(&st->dropped_memory, w.lost);
 }
 
 /* Keys of a small batch are built in a stack buffer; larger ones grow a
@@ -618,7 +665,7 @@ int sb_store_write_batch(sb_store *st, const sb_sample *samples, size_t n,
     sb_buf keys;
     uint64_t mask = 0;
     int64_t now;
-    bool unsorted = false;
+    bool late = false;
     int rc = SB_OK;
 
     if (err == NULL)
@@ -654,10 +701,9 @@ int sb_store_write_batch(sb_store *st, const sb_sample *samples, size_t n,
     }
 
     lock_shards(st, mask);
-    rc = resolve_and_reserve(st, samples, ps, n, keys.data, made, &unsorted,
-                             err);
+    rc = resolve_and_reserve(st, samples, ps, n, keys.data, made, &late, err);
     if (rc == SB_OK)
-        insert_all(st, samples, ps, n, now - st->opts.retention_ns, unsorted);
+        insert_all(st, samples, ps, n, now - st->opts.retention_ns, late);
     unlock_shards(st, mask);
     if (rc == SB_OK)
         sb__store_enforce_memory(st);

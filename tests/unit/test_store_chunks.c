@@ -298,6 +298,78 @@ static double noisy(uint64_t *rng)
     return (double)(*rng >> 11) * 0x1p-53 * 1e6;
 }
 
+/* Random batches of in-order, late and duplicate points against a sorted
+ * reference: an accepted batch lands whole (the later of two points with
+ * one time wins), a refused one changes nothing. */
+static void test_random_batches_match_a_reference(void **state)
+{
+    enum { ROUNDS = 3000, MAXB = 40, MAXREF = ROUNDS * MAXB };
+    sb_store *st = new_store_cap(100000, 0);
+    int64_t base = sb_time_now() - 3000 * SEC, hi = 0;
+    sb_point *ref = malloc(MAXREF * sizeof *ref);
+    sb_sample batch[MAXB];
+    uint64_t rng = 0x2545f4914f6cdd1dULL;
+    size_t nref = 0, accepted = 0, refused = 0;
+    sb_result *r;
+
+    (void)state;
+    assert_non_null(ref);
+    for (int round = 0; round < ROUNDS; round++) {
+        size_t nb = 1 + (size_t)(noisy(&rng) * 1e-6 * MAXB);
+        int rc;
+
+        if (nb > MAXB)
+            nb = MAXB;
+        for (size_t i = 0; i < nb; i++) {
+            /* Mostly ahead of the newest time, a third up to 50 ms
+             * back (late, or the same time again). */
+            int64_t t = hi + (int64_t)(noisy(&rng) * 1e-6 * 150) - 50;
+
+            if (t < 0)
+                t = 0;
+            batch[i] = (sb_sample){.name = "rb",
+                                   .value = (double)(round * MAXB + (int)i),
+                                   .time_ns = base + t * MS};
+        }
+        rc = sb_store_write_batch(st, batch, nb, NULL);
+        if (rc != SB_OK) {
+            assert_int_equal(rc, SB_ERANGE);
+            refused++;
+            continue;
+        }
+        accepted++;
+        for (size_t i = 0; i < nb; i++) {
+            size_t pos = 0;
+
+            while (pos < nref && ref[pos].t < batch[i].time_ns)
+                pos++;
+            if (pos < nref && ref[pos].t == batch[i].time_ns) {
+                ref[pos].v = batch[i].value;
+                continue;
+            }
+            memmove(ref + pos + 1, ref + pos, (nref - pos) * sizeof *ref);
+            ref[pos] = (sb_point){batch[i].time_ns, batch[i].value};
+            nref++;
+            if ((batch[i].time_ns - base) / MS > hi)
+                hi = (batch[i].time_ns - base) / MS;
+        }
+    }
+    assert_true(accepted > ROUNDS / 4);
+    assert_true(refused > 10);
+    r = points_of(st, "rb", INT64_MIN);
+    assert_int_equal(sb_result_point_count(r), nref);
+    for (size_t i = 0; i < nref; i++) {
+        sb_sample p;
+
+        sb_result_get_point(r, i, &p);
+        assert_true(p.time_ns == ref[i].t);
+        assert_true(p.value == ref[i].v);
+    }
+    sb_result_free(r);
+    free(ref);
+    sb_store_destroy(st);
+}
+
 static void test_memory_cap_evicts_the_oldest_chunks_store_wide(void **state)
 {
     enum { SERIES = 16, ROUNDS = 4000 };
@@ -398,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_first_chunk_takes_any_order),
         cmocka_unit_test(test_a_falling_batch_is_written_in_time_order),
         cmocka_unit_test(test_late_points_split_a_growing_chunk),
+        cmocka_unit_test(test_random_batches_match_a_reference),
         cmocka_unit_test(test_memory_cap_evicts_the_oldest_chunks_store_wide),
         cmocka_unit_test(test_retention_drops_whole_chunks_and_reads_filter),
     };
