@@ -116,12 +116,12 @@ typedef struct sb_write_error {
  * Stores samples atomically: either every sample is stored or none is.
  * Fails with SB_EINVAL for a malformed name, label or duplicate label key,
  * SB_ERANGE for a time older than the retention window or further ahead
- * than max_future_ns, or not newer than the newest sample of its series'
- * sealed chunks (the out-of-order window: a series' samples are compressed
- * in chunks and only the newest, open one is rewritten; see the README),
- * SB_ELIMIT when a new series would exceed max_series. A sample whose
- * series already holds a point at the same time in the open chunk
- * replaces that point's value. err may be NULL. Thread-safe.
+ * than max_future_ns, or not newer than the chunks before its series' two
+ * newest (the out-of-order window: a series' samples are compressed in
+ * chunks and only the two newest are rewritten; see the README), SB_ELIMIT
+ * when a new series would exceed max_series. A sample whose series already
+ * holds a point at the same time inside the window replaces that point's
+ * value. err may be NULL. Thread-safe.
  */
 int sb_store_write_batch(sb_store *store, const sb_sample *samples, size_t n,
                          sb_write_error *err);

@@ -60,7 +60,7 @@ static sb_chunk *last_chunk(const sb_series *s)
 
 bool sb__series_accepts(const sb_series *s, int64_t t)
 {
-    return s->nchunks < 2 || t > s->chunks[s->nchunks - 2]->last_t;
+    return s->nchunks < 3 || t > s->chunks[s->nchunks - 3]->last_t;
 }
 
 int sb__series_reserve(sb_series *s, size_t more)

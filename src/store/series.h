@@ -70,11 +70,15 @@ sb_series *sb__series_new(const char *key, size_t key_len, uint64_t hash,
 void sb__series_free(sb_series *s);
 
 /*
- * The out-of-order policy: whether a sample at time t may be written. A
- * series takes any time while it has one chunk, and afterwards any time
- * newer than the newest sample of its sealed chunks (the open chunk's
- * territory): newer times append, equal times replace, and older ones
- * re-encode the open chunk.
+ * The out-of-order policy: whether a sample at time t may be written. The
+ * window is the open chunk and the chunk sealed last before it: a series
+ * takes any time while it has at most two chunks, and afterwards any time
+ * newer than the newest sample of the chunk before those two. Newer times
+ * append, equal times replace, and late ones re-encode the one of the two
+ * chunks they fall in. Keeping the last sealed chunk rewritable means a
+ * cut never shrinks the window to nothing: it always spans at least one
+ * whole chunk, so writers racing each other by a few points are not
+ * refused.
  */
 bool sb__series_accepts(const sb_series *s, int64_t t);
 

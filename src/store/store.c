@@ -46,7 +46,8 @@ static const char *const R_SERIES_LIMIT =
     "series limit reached: the store holds the maximum number of series";
 static const char *const R_NOMEM = "out of memory";
 static const char *const R_OUT_OF_ORDER =
-    "time is older than the series' open chunk (out-of-order window)";
+    "time is older than the series' out-of-order window (its two newest "
+    "chunks)";
 
 #define DEFAULT_MAX_MEMORY ((size_t)256 << 20)
 

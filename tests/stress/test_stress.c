@@ -13,7 +13,7 @@
  *                  point i at base - ((pshared - 1 - i) * nwriters + w) ms,
  *                  so timestamps never collide between writers
  *
- * The store refuses a sample older than a series' sealed chunks (the
+ * The store refuses a sample older than a series' two newest chunks (the
  * out-of-order window). Writers to a shared series drift apart, so a
  * lagging writer's batch can be refused: the writer then records the
  * batch's point ids as refused (the batch is atomic), and the checks

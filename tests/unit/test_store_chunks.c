@@ -114,7 +114,7 @@ static void test_late_samples_inside_the_open_chunk_are_accepted(void **state)
     sb_store_destroy(st);
 }
 
-static void test_samples_older_than_the_open_chunk_are_refused(void **state)
+static void test_samples_older_than_the_window_are_refused(void **state)
 {
     sb_store *st = new_store(0);
     int64_t base = sb_time_now() - 600 * SEC;
@@ -123,20 +123,25 @@ static void test_samples_older_than_the_open_chunk_are_refused(void **state)
     sb_store_stats stats;
 
     (void)state;
-    for (int i = 0; i < 60; i++)
+    /* 80 points: chunks [0, 24], [25, 49], [50, 74] and [75, 79]; the
+     * window is the last two. */
+    for (int i = 0; i < 80; i++)
         assert_int_equal(put(st, "b", i, base + i * SEC), SB_OK);
-    /* The newest sealed sample itself, and older ones. */
+    /* The newest sample before the window, and older ones. */
     for (int64_t t = 49; t >= 0; t -= 7) {
         s.time_ns = base + t * SEC;
         assert_int_equal(sb_store_write_batch(st, &s, 1, &err), SB_ERANGE);
         assert_int_equal(err.index, 0);
         assert_non_null(strstr(err.reason, "out-of-order window"));
     }
-    assert_int_equal(count_of(st, "b", INT64_MIN), 60);
+    assert_int_equal(count_of(st, "b", INT64_MIN), 80);
     assert_true(value_at(st, "b", base + 49 * SEC) == 49);
+    /* Inside the sealed chunk of the window: accepted, replaces. */
+    assert_int_equal(put(st, "b", 500, base + 50 * SEC), SB_OK);
+    assert_true(value_at(st, "b", base + 50 * SEC) == 500);
     sb_store_stats_get(st, &stats);
     assert_int_equal(stats.rejected_out_of_order, 8);
-    assert_int_equal(stats.points, 60);
+    assert_int_equal(stats.points, 80);
     sb_store_destroy(st);
 }
 
@@ -322,8 +327,12 @@ static void test_random_batches_match_a_reference(void **state)
             nb = MAXB;
         for (size_t i = 0; i < nb; i++) {
             /* Mostly ahead of the newest time, a third up to 50 ms
-             * back (late, or the same time again). */
+             * back (late, or the same time again), a few up to two
+             * minutes back (often beyond the window). */
             int64_t t = hi + (int64_t)(noisy(&rng) * 1e-6 * 150) - 50;
+
+            if (noisy(&rng) < 1e6 / 60)
+                t = hi - (int64_t)(noisy(&rng) * 1e-6 * 120000);
 
             if (t < 0)
                 t = 0;
@@ -464,7 +473,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_late_samples_inside_the_open_chunk_are_accepted),
-        cmocka_unit_test(test_samples_older_than_the_open_chunk_are_refused),
+        cmocka_unit_test(test_samples_older_than_the_window_are_refused),
         cmocka_unit_test(test_duplicates_in_the_open_chunk_replace),
         cmocka_unit_test(test_out_of_order_refusal_keeps_a_batch_atomic),
         cmocka_unit_test(test_first_chunk_takes_any_order),
