@@ -33,6 +33,8 @@ sb_series *sb__series_new(const char *key, size_t key_len, uint64_t hash,
     s->hash = hash;
     s->nlabels = nlabels;
     s->floor = INT64_MIN;
+    s->last_t = INT64_MIN;
+    s->window_t = INT64_MIN;
     sb__cstate_init(&s->enc);
     return s;
 }
@@ -60,7 +62,16 @@ static sb_chunk *last_chunk(const sb_series *s)
 
 bool sb__series_accepts(const sb_series *s, int64_t t)
 {
-    return s->nchunks < 3 || t > s->chunks[s->nchunks - 3]->last_t;
+    return t > s->window_t;
+}
+
+/* Recomputes last_t and window_t after the chunk list changed. */
+static void refresh_bounds(sb_series *s)
+{
+    size_t n = s->nchunks;
+
+    s->last_t = n > 0 ? s->chunks[n - 1]->last_t : INT64_MIN;
+    s->window_t = n >= 3 ? s->chunks[n - 3]->last_t : INT64_MIN;
 }
 
 int sb__series_reserve(sb_series *s, size_t more)
@@ -142,6 +153,7 @@ static int open_chunk(sb_series *s, int64_t t)
     s->chunks[s->nchunks++] = c;
     s->bytes += chunk_size(cap);
     sb__cstate_init(&s->enc);
+    refresh_bounds(s);
     return SB_OK;
 }
 
@@ -165,6 +177,7 @@ static int append(sb_series *s, const sb_series_limits *lim, int64_t t,
     c->last_t = t;
     c->nbytes = (uint32_t)sb__cstate_bytes(&s->enc);
     s->npoints++;
+    s->last_t = t;
     return SB_OK;
 }
 
@@ -260,6 +273,7 @@ static int rewrite_chunk(sb_series *s, size_t i, const sb_point *pts, size_t n)
     s->nchunks += k - 1;
     if (open)
         s->enc = st;
+    refresh_bounds(s);
     rc = SB_OK;
 
 out:
@@ -319,6 +333,7 @@ static void drop_first(sb_series *s)
     s->nchunks--;
     if (s->nchunks == 0)
         sb__cstate_init(&s->enc);
+    refresh_bounds(s);
 }
 
 /* The chunk a late time t goes to: the one whose range holds it, or for

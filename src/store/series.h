@@ -13,9 +13,10 @@
  * replaces, never duplicates); the last chunk is the open one, the only one
  * appended to, and enc is the coder state after its last sample; npoints
  * is the sum of the chunks' n; bytes is what the chunks and the pointer
- * array allocate. Points older than floor (the last retention cutoff) may
- * remain inside a kept chunk: every read hides them. Only the owning
- * shard's lock guards a series.
+ * array allocate; last_t and window_t cache the newest time and the
+ * out-of-order bound, so a write's checks need not touch the chunks. Points
+ * older than floor (the last retention cutoff) may remain inside a kept chunk:
+ * every read hides them. Only the owning shard's lock guards a series.
  */
 #ifndef SB_STORE_SERIES_H
 #define SB_STORE_SERIES_H
@@ -57,6 +58,8 @@ typedef struct sb_series {
     sb_chunk **chunks;
     size_t nchunks, chunks_cap;
     sb_cstate enc;
+    int64_t last_t;   /* newest sample's time; INT64_MIN when empty */
+    int64_t window_t; /* times up to this are out of order (see below) */
     int64_t floor;
     size_t npoints;
     size_t bytes;

@@ -481,9 +481,7 @@ static int resolve_and_reserve(sb_store *st, const sb_sample *samples,
         }
         if ((p->series->pending > 0 &&
              samples[i].time_ns <= p->series->pending_last) ||
-            (p->series->nchunks > 0 &&
-             samples[i].time_ns <=
-                 p->series->chunks[p->series->nchunks - 1]->last_t))
+            samples[i].time_ns <= p->series->last_t)
             *late = true;
         p->series->pending_last = samples[i].time_ns;
         p->series->pending++;
