@@ -198,6 +198,32 @@ static size_t read_series(collector *c, const sb_series *s, int64_t since)
     return sb__series_read_range(s, since, q->until_ns, c->pts + c->npts);
 }
 
+/* Adds s to a series-only result from its count and time span, without
+ * copying points. Runs under the shard lock. */
+static int add_span(collector *c, const sb_series *s, int64_t since)
+{
+    int64_t first, last;
+    size_t n = sb__series_span(s, since, c->q->until_ns, &first, &last);
+    coll_series *cs;
+
+    if (n == 0)
+        return SB_OK;
+    if (grow((void **)&c->series, &c->series_cap, c->nseries + 1,
+             sizeof *c->series) != SB_OK ||
+        sb__buf_append(&c->keys, s->key, s->key_len) != SB_OK)
+        return SB_ENOMEM;
+    cs = &c->series[c->nseries++];
+    *cs = (coll_series){.key_off = c->keys.len - s->key_len,
+                        .key_len = s->key_len,
+                        .nlabels = s->nlabels,
+                        .run_off = c->npts,
+                        .npoints = n,
+                        .first_ns = first,
+                        .last_ns = last};
+    c->total_labels += s->nlabels;
+    return SB_OK;
+}
+
 /* Copies one series' matching points: the newest one with latest, the
  * newest limit with a limit. Runs under the shard lock. */
 static int collect_series(collector *c, const sb_series *s)
@@ -210,6 +236,8 @@ static int collect_series(collector *c, const sb_series *s)
 
     if (c->keep > 0 && c->floor_ns > since)
         since = c->floor_ns; /* older points already lose to others */
+    if (q->series_only && !q->latest && q->limit == 0)
+        return add_span(c, s, since);
     n = read_series(c, s, since);
     if (n == (size_t)-1)
         return SB_ENOMEM;

@@ -419,12 +419,13 @@ bool sb__series_last(const sb_series *s, sb_point *out)
     return true;
 }
 
-/* Counts the points of s in [since, until] and copies them to out when
- * out is not NULL. Whole chunks inside the range are counted from their
- * header and decoded straight into out; only the (at most two) chunks
- * cut by a bound are walked point by point. */
+/* Counts the points of s in [since, until], copies them to out when out
+ * is not NULL, and leaves the first and last time counted in span[0] and
+ * span[1]. Whole chunks inside the range are counted from their header and
+ * decoded straight into out; only the (at most two) chunks cut by a bound
+ * are walked point by point. */
 static size_t scan_range(const sb_series *s, int64_t since, int64_t until,
-                         sb_point *out)
+                         sb_point *out, int64_t span[2])
 {
     size_t n = 0;
 
@@ -445,6 +446,9 @@ static size_t scan_range(const sb_series *s, int64_t since, int64_t until,
             if (out != NULL && sb__chunk_decode(c->data, c->nbytes, c->first_t,
                                                 c->n, out + n, NULL) != 0)
                 return n; /* cannot happen: the store wrote the chunk */
+            if (n == 0)
+                span[0] = c->first_t;
+            span[1] = c->last_t;
             n += c->n;
             continue;
         }
@@ -454,7 +458,9 @@ static size_t scan_range(const sb_series *s, int64_t since, int64_t until,
                 continue;
             if (out != NULL)
                 out[n] = p;
-            n++;
+            if (n++ == 0)
+                span[0] = p.t;
+            span[1] = p.t;
         }
     }
     return n;
@@ -462,11 +468,26 @@ static size_t scan_range(const sb_series *s, int64_t since, int64_t until,
 
 size_t sb__series_count_range(const sb_series *s, int64_t since, int64_t until)
 {
-    return scan_range(s, since, until, NULL);
+    int64_t span[2];
+
+    return scan_range(s, since, until, NULL, span);
 }
 
 size_t sb__series_read_range(const sb_series *s, int64_t since, int64_t until,
                              sb_point *out)
 {
-    return scan_range(s, since, until, out);
+    int64_t span[2];
+
+    return scan_range(s, since, until, out, span);
+}
+
+size_t sb__series_span(const sb_series *s, int64_t since, int64_t until,
+                       int64_t *first, int64_t *last)
+{
+    int64_t span[2] = {0, 0};
+    size_t n = scan_range(s, since, until, NULL, span);
+
+    *first = span[0];
+    *last = span[1];
+    return n;
 }

@@ -143,5 +143,9 @@ size_t sb__series_count_range(const sb_series *s, int64_t since, int64_t until);
  * sb__series_count_range() of them. Returns how many were copied. */
 size_t sb__series_read_range(const sb_series *s, int64_t since, int64_t until,
                              sb_point *out);
+/* sb__series_count_range() plus the first and last time counted (both 0
+ * when none), decoding at most the two chunks a bound cuts. */
+size_t sb__series_span(const sb_series *s, int64_t since, int64_t until,
+                       int64_t *first, int64_t *last);
 
 #endif

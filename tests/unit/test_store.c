@@ -402,6 +402,7 @@ static void test_store_series_read_range(void **state)
     const sb_series_limits lim = {2, INT64_MAX, 4};
     sb_series *s = sb__series_new("x", 2, 1, 0);
     sb_point out[8], last;
+    int64_t first, lastt;
     size_t added = 0, dropped = 0;
 
     (void)state;
@@ -424,12 +425,23 @@ static void test_store_series_read_range(void **state)
     assert_true(out[0].t == 30);
     assert_true(sb__series_last(s, &last));
     assert_true(last.t == 60 && last.v == 6.0);
+    /* The span: count and bounds, chunks cut by a bound or not. */
+    assert_int_equal(sb__series_span(s, 35, 60, &first, &lastt), 3);
+    assert_true(first == 40 && lastt == 60);
+    assert_int_equal(sb__series_span(s, INT64_MIN, INT64_MAX, &first, &lastt),
+                     4);
+    assert_true(first == 30 && lastt == 60);
+    assert_int_equal(sb__series_span(s, 41, 49, &first, &lastt), 0);
+    assert_true(first == 0 && lastt == 0);
 
     /* Retention keeps the chunk [50, 60] but hides 50 from every read. */
     assert_int_equal(sb__series_trim(s, 55), 2);
     assert_int_equal(sb__series_count_range(s, INT64_MIN, INT64_MAX), 1);
     assert_int_equal(sb__series_read_range(s, INT64_MIN, INT64_MAX, out), 1);
     assert_true(out[0].t == 60);
+    assert_int_equal(sb__series_span(s, INT64_MIN, INT64_MAX, &first, &lastt),
+                     1);
+    assert_true(first == 60 && lastt == 60);
     assert_int_equal(s->npoints, 2);
     assert_int_equal(sb__series_trim(s, 61), 2);
     assert_false(sb__series_last(s, &last));

@@ -527,6 +527,9 @@ static void test_retention_drops_whole_chunks_and_reads_filter(void **state)
     sb_store *st = new_store(0);
     int64_t now = sb_time_now(), base = now - 3000 * SEC;
     sb_store_stats stats;
+    sb_series_info info;
+    sb_result *r;
+    sb_query q;
 
     (void)state;
     /* Chunks [0, 24], [25, 49] of one-second points. */
@@ -537,6 +540,16 @@ static void test_retention_drops_whole_chunks_and_reads_filter(void **state)
     sb_store_sweep(st, base + 3600 * SEC + 10 * SEC);
     assert_int_equal(count_of(st, "r", INT64_MIN), 40);
     assert_true(value_at(st, "r", base + 10 * SEC) == 10);
+    /* The series listing agrees, from chunk headers. */
+    sb_query_init(&q);
+    q.series_only = true;
+    assert_int_equal(sb_store_query(st, &q, &r), SB_OK);
+    assert_int_equal(sb_result_series_count(r), 1);
+    sb_result_get_series(r, 0, &info);
+    assert_int_equal(info.npoints, 40);
+    assert_true(info.first_ns == base + 10 * SEC);
+    assert_true(info.last_ns == base + 49 * SEC);
+    sb_result_free(r);
     sb_store_stats_get(st, &stats);
     assert_int_equal(stats.dropped_retention, 0);
     assert_int_equal(stats.points, 50); /* held, though hidden */
