@@ -35,7 +35,10 @@
  * A decimal is accepted at scale k only when (double)i / 10^k, the exact
  * expression the decoder evaluates, gives back the identical bits, so
  * -0.0, NaN payloads, infinities and subnormals all take the XOR path and
- * every double round-trips bit for bit.
+ * every double round-trips bit for bit. Both ends assume the default
+ * floating-point rounding mode (round to nearest): a program that changes
+ * it with fesetround() while the store runs could decode a decimal one
+ * ulp off.
  */
 #ifndef SB_STORE_CHUNK_H
 #define SB_STORE_CHUNK_H
