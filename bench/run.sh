@@ -6,12 +6,13 @@
 #   bench/run.sh --smoke [WORKLOAD...]  each workload once for about 1 s
 #
 # WORKLOAD is read, ingest, healthz, memory, contention, collectors,
-# query or dashboard; none means all of them (and only then must every
-# row of the table have figures, and bench/statsd/run.sh adds the StatsD
-# figures). query (bench/query_bench.c) prints its own figures instead of
-# adding rows to the table. dashboard (bench/dashboard.sh) measures page
-# weight, time to first chart in headless Chromium and the server CPU of
-# live updates.
+# store, query or dashboard; none means all of them (and only then must
+# every row of the table have figures, and bench/statsd/run.sh adds the
+# StatsD figures). store (bench/store_bench.c: the store's own bytes per
+# sample and append rate) and query (bench/query_bench.c) print their own
+# figures beside the table, not in it. dashboard (bench/dashboard.sh)
+# measures page weight, time to first chart in headless Chromium and the
+# server CPU of live updates.
 #
 # Builds an optimized scoreboard (build-bench/), the Go peer and the
 # helper benchtool, then for each workload and run starts a fresh server
@@ -32,8 +33,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BENCH_BUILD:-$ROOT/build-bench}
-ALL_WORKLOADS=(read ingest healthz memory contention collectors query
-	dashboard)
+ALL_WORKLOADS=(read ingest healthz memory contention collectors store
+	query dashboard)
 SMOKE=0
 if [ "${1:-}" = --smoke ]; then
 	SMOKE=1
@@ -144,7 +145,7 @@ build() {
 	log "building optimized scoreboard in $BUILD"
 	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSB_TESTS=OFF \
 		-DCMAKE_C_COMPILER=gcc >/dev/null
-	cmake --build "$BUILD" --target scoreboard -j "$NCPU" >"$WORK/build.log" 2>&1 ||
+	cmake --build "$BUILD" --target scoreboard store_bench -j "$NCPU" >"$WORK/build.log" 2>&1 ||
 		{ tail -20 "$WORK/build.log" >&2 && die "scoreboard build"; }
 	go_build bench/peers/goserver "$BUILD/goserver" || die "Go peer build"
 	go_build bench/tool "$BUILD/benchtool" || die "benchtool build"
@@ -538,6 +539,18 @@ w_dashboard() {
 	log "dashboard done"
 }
 
+# 8. The store alone (bench/store_bench.c): bytes per sample of one hour
+# of a 1,000-series mix by the store's accounting, and append rates on
+# one core, medians of 3 runs (1 with --smoke). Printed as is; not part
+# of the table.
+w_store() {
+	local out=$WORK/store_bench.txt
+	"${PIN_SERVER[@]}" "$BUILD/store_bench" $([ $SMOKE -eq 1 ] && echo --smoke) \
+		>"$out" || die "store_bench"
+	STORE_BENCH=$(cat "$out")
+	log "store done"
+}
+
 # ------------------------------------------------------------------- main
 
 describe_machine() {
@@ -616,6 +629,10 @@ main() {
 		$([ $SMOKE -eq 1 ] && echo --smoke) "$BUILD/scoreboard" \
 		"$ROOT/bench/results/$stamp.md" || die "statsd bench"
 	log "wrote bench/results/$stamp.json and .md in $((SECONDS - start))s"
+	if [ -n "${STORE_BENCH:-}" ]; then
+		printf '\nstore (bench/store_bench.c):\n%s\n' "$STORE_BENCH"
+		printf '%s\n' "$STORE_BENCH" >"$ROOT/bench/results/$stamp-store.txt"
+	fi
 }
 
 main

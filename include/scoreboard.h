@@ -88,9 +88,12 @@ typedef struct sb_sample {
 
 typedef struct sb_store_options {
     int64_t retention_ns;         /* keep points this long; default 1h */
-    size_t max_points_per_series; /* oldest dropped beyond; default 10000 */
+    size_t max_points_per_series; /* oldest whole chunks dropped beyond
+                                     (about 3/4 of it kept); 10000 */
     size_t max_series;            /* writes creating more fail; 10000 */
     int64_t max_future_ns;        /* accept times this far ahead; 10min */
+    size_t max_memory; /* bytes of sample data; the oldest chunks store-wide
+                          are evicted beyond; default 256 MiB; 0 = none */
 } sb_store_options;
 
 void sb_store_options_init(sb_store_options *opts);
@@ -113,9 +116,12 @@ typedef struct sb_write_error {
  * Stores samples atomically: either every sample is stored or none is.
  * Fails with SB_EINVAL for a malformed name, label or duplicate label key,
  * SB_ERANGE for a time older than the retention window or further ahead
- * than max_future_ns, SB_ELIMIT when a new series would exceed max_series.
- * A sample whose series already holds a point at the same time replaces
- * that point's value. err may be NULL. Thread-safe.
+ * than max_future_ns, or not newer than the chunks before its series' two
+ * newest (the out-of-order window: a series' samples are compressed in
+ * chunks and only the two newest are rewritten; see the README), SB_ELIMIT
+ * when a new series would exceed max_series. A sample whose series already
+ * holds a point at the same time inside the window replaces that point's
+ * value. err may be NULL. Thread-safe.
  */
 int sb_store_write_batch(sb_store *store, const sb_sample *samples, size_t n,
                          sb_write_error *err);
@@ -137,6 +143,9 @@ typedef struct sb_store_stats {
     uint64_t dropped_retention; /* points removed by retention */
     uint64_t dropped_capacity;  /* points removed by max_points_per_series */
     uint64_t rejected_series;   /* samples refused by max_series */
+    size_t sample_bytes;        /* bytes allocated for sample data */
+    uint64_t dropped_memory;    /* points evicted by max_memory */
+    uint64_t rejected_out_of_order; /* writes refused as out of order */
 } sb_store_stats;
 
 void sb_store_stats_get(sb_store *store, sb_store_stats *out);

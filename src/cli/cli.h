@@ -32,6 +32,9 @@
 #define SB_CLI_MIN_INTERVAL_NS (10 * 1000000LL)        /* 10ms */
 #define SB_CLI_MAX_BODY_MAX    (1024u * 1024u * 1024u) /* 1 GiB */
 
+/* Default of --max-memory: 256 MiB of sample data. */
+#define SB_CLI_DEFAULT_MAX_MEMORY ((size_t)256 << 20)
+
 typedef struct sb_cli_serve {
     const char *listen; /* borrowed from argv or the environment */
     int64_t retention_ns;
@@ -48,6 +51,8 @@ typedef struct sb_cli_serve {
     bool no_system;
     bool help;      /* --help given: print usage, nothing else is valid */
     char *cors_env; /* owned, split copy of SCOREBOARD_CORS_ORIGIN */
+    /* Bytes of sample data the store keeps; 0 = no cap. */
+    size_t max_memory;
 
     /* --statsd address or NULL; borrowed from argv or the environment. */
     const char *statsd;

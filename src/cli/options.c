@@ -33,6 +33,7 @@ enum serve_flag {
     F_LOG_LEVEL,
     F_NO_PROCESS,
     F_NO_SYSTEM,
+    F_MAX_MEMORY,
     F_STATSD,
     F_SCRAPE,
     F_HELP,
@@ -57,6 +58,7 @@ static const flag_def serve_flags[F_COUNT] = {
     [F_LOG_LEVEL] = {"log-level", "SCOREBOARD_LOG_LEVEL", true},
     [F_NO_PROCESS] = {"no-process", NULL, false},
     [F_NO_SYSTEM] = {"no-system", NULL, false},
+    [F_MAX_MEMORY] = {"max-memory", "SCOREBOARD_MAX_MEMORY", true},
     [F_STATSD] = {"statsd", "SCOREBOARD_STATSD", true},
     [F_SCRAPE] = {"scrape", "SCOREBOARD_SCRAPE", true},
     [F_HELP] = {"help", NULL, false},
@@ -145,6 +147,32 @@ static int set_bytes(const char *src, const char *v, size_t *out, char *err,
     if (rc == SB_ERANGE || n > SB_CLI_MAX_BODY_MAX / mult)
         return fail(err, errn, "%s: '%.40s' is above the 1GiB limit", src, v);
     *out = (size_t)(n * mult);
+    return 0;
+}
+
+/* "0" (no cap), "268435456", "64MiB", "1GiB", ... up to SIZE_MAX bytes. */
+static int set_memory(const char *src, const char *v, size_t *out, char *err,
+                      size_t errn)
+{
+    static const char *const units[] = {"", "B", "KiB", "MiB", "GiB", "TiB"};
+    static const unsigned shifts[] = {0, 0, 10, 20, 30, 40};
+    size_t digits = strspn(v, "0123456789");
+    uint64_t n = 0;
+    size_t u;
+    int rc;
+
+    for (u = 0; u < sizeof units / sizeof units[0]; u++)
+        if (strcmp(v + digits, units[u]) == 0)
+            break;
+    if (u == sizeof units / sizeof units[0] || digits == 0)
+        return fail(err, errn,
+                    "%s: '%.40s' is not a size (bytes, KiB, MiB, GiB or "
+                    "TiB, e.g. 256MiB; 0 for no cap)",
+                    src, v);
+    rc = parse_u64(v, digits, &n);
+    if (rc == SB_ERANGE || n > (SIZE_MAX >> shifts[u]))
+        return fail(err, errn, "%s: '%.40s' is too large", src, v);
+    *out = (size_t)(n << shifts[u]);
     return 0;
 }
 
@@ -301,6 +329,8 @@ static int apply(sb_cli_serve *o, int id, const char *src, const char *v,
     case F_NO_SYSTEM:
         o->no_system = true;
         return 0;
+    case F_MAX_MEMORY:
+        return set_memory(src, v, &o->max_memory, err, errn);
     case F_STATSD:
         o->statsd = v;
         return check_listen(src, v, err, errn);
@@ -321,6 +351,7 @@ static void serve_defaults(sb_cli_serve *o)
     o->max_points = 10000;
     o->max_body = 1024 * 1024;
     o->log_level = SB_LOG_INFO;
+    o->max_memory = SB_CLI_DEFAULT_MAX_MEMORY;
 }
 
 /* Finds the flag named by arg ("--name" or "--name=value"). Returns its
@@ -666,6 +697,9 @@ void sb__cli_usage(FILE *f)
           "                       (SCOREBOARD_MAX_SERIES, default 10000)\n"
           "  --max-points N       points kept per series\n"
           "                       (SCOREBOARD_MAX_POINTS, default 10000)\n"
+          "  --max-memory BYTES   sample data kept before the oldest chunks\n"
+          "                       are evicted: bytes, KiB, MiB, GiB, 0 = no\n"
+          "                       cap (SCOREBOARD_MAX_MEMORY, default 256MiB)\n"
           "  --max-body BYTES     largest POST body: bytes, KiB or MiB\n"
           "                       (SCOREBOARD_MAX_BODY, default 1MiB)\n"
           "  --cors-origin ORIGIN allow browser requests from ORIGIN or *;\n"

@@ -38,9 +38,9 @@ static void log_started(const sb_logger *lg, const sb_cli_serve *o,
     sb__fmt_duration(o->interval_ns, ivl, sizeof ivl);
     SB_LOG(lg, SB_LOG_INFO,
            "started version=%s address=%s:%u retention=%s interval=%s "
-           "max_series=%zu max_points=%zu",
+           "max_series=%zu max_points=%zu max_memory=%zu",
            SB_VERSION_STRING, host, (unsigned)port, ret, ivl, o->max_series,
-           o->max_points);
+           o->max_points, o->max_memory);
 }
 
 static void fill_server_options(const sb_cli_serve *o, sb_server_options *so)
@@ -87,6 +87,7 @@ static int run(const sb_cli_serve *o, const sigset_t *set)
     sto.retention_ns = o->retention_ns;
     sto.max_series = o->max_series;
     sto.max_points_per_series = o->max_points;
+    sto.max_memory = o->max_memory;
     rc = sb_store_create(&sto, &store);
     if (rc < 0) {
         SB_LOG(&lg, SB_LOG_ERROR, "startup_failed error=%s",

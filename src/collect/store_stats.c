@@ -4,8 +4,10 @@
  *
  *   scoreboard_store_series                                   gauge
  *   scoreboard_store_points                                   gauge
- *   scoreboard_store_dropped_points_total{reason=retention|capacity}
- *   scoreboard_store_rejected_samples_total{reason=series_limit}
+ *   scoreboard_store_sample_bytes                             gauge
+ *   scoreboard_store_bytes_per_sample                         gauge
+ *   scoreboard_store_dropped_points_total{reason=retention|capacity|memory}
+ *   scoreboard_store_rejected_samples_total{reason=series_limit|out_of_order}
  *
  * Stateless: the figures are cumulative in the store already.
  */
@@ -16,6 +18,8 @@
 static const sb_label reason_retention[] = {{"reason", "retention"}};
 static const sb_label reason_capacity[] = {{"reason", "capacity"}};
 static const sb_label reason_series[] = {{"reason", "series_limit"}};
+static const sb_label reason_memory[] = {{"reason", "memory"}};
+static const sb_label reason_order[] = {{"reason", "out_of_order"}};
 
 static int store_collect(void *state, sb_store *store, int64_t now_ns)
 {
@@ -23,6 +27,8 @@ static int store_collect(void *state, sb_store *store, int64_t now_ns)
 
     (void)state;
     sb_store_stats_get(store, &st);
+    /* Sample bytes over points held; 0 for an empty store. */
+    double per = st.points ? (double)st.sample_bytes / (double)st.points : 0;
 
     const sb_sample s[] = {
         {.name = "scoreboard_store_series",
@@ -45,6 +51,22 @@ static int store_collect(void *state, sb_store *store, int64_t now_ns)
          .labels = reason_series,
          .nlabels = 1,
          .value = (double)st.rejected_series,
+         .time_ns = now_ns},
+        {.name = "scoreboard_store_sample_bytes",
+         .value = (double)st.sample_bytes,
+         .time_ns = now_ns},
+        {.name = "scoreboard_store_bytes_per_sample",
+         .value = per,
+         .time_ns = now_ns},
+        {.name = "scoreboard_store_dropped_points_total",
+         .labels = reason_memory,
+         .nlabels = 1,
+         .value = (double)st.dropped_memory,
+         .time_ns = now_ns},
+        {.name = "scoreboard_store_rejected_samples_total",
+         .labels = reason_order,
+         .nlabels = 1,
+         .value = (double)st.rejected_out_of_order,
          .time_ns = now_ns},
     };
 

@@ -173,59 +173,88 @@ static int compact(collector *c)
     return SB_OK;
 }
 
-/* Narrows [lo, hi) of s to what the query can still use. */
-static void clamp_range(const collector *c, const sb_series *s, size_t *lo,
-                        size_t hi)
+/* Reads the points of s in the query's range, or with latest only the
+ * newest of them, into the free room of c->pts. Returns how many, or
+ * (size_t)-1 when out of memory. Runs under the shard lock. */
+static size_t read_series(collector *c, const sb_series *s, int64_t since)
 {
     const sb_query *q = c->q;
-    size_t f;
+    sb_point last;
+    size_t n;
 
-    if (q->latest)
-        *lo = hi - 1;
-    else if (q->limit > 0 && hi - *lo > q->limit)
-        *lo = hi - q->limit;
-    if (c->keep > 0 && c->floor_ns > INT64_MIN) {
-        f = sb__series_lower_bound(s, c->floor_ns);
-        if (f > *lo)
-            *lo = f < hi ? f : hi;
+    if (q->latest && sb__series_last(s, &last) && last.t <= q->until_ns) {
+        if (last.t < since)
+            return 0;
+        if (grow((void **)&c->pts, &c->pts_cap, c->npts + 1, sizeof *c->pts) !=
+            SB_OK)
+            return (size_t)-1;
+        c->pts[c->npts] = last;
+        return 1;
     }
+    n = sb__series_count_range(s, since, q->until_ns);
+    if (n == 0)
+        return 0;
+    if (grow((void **)&c->pts, &c->pts_cap, c->npts + n, sizeof *c->pts) !=
+        SB_OK)
+        return (size_t)-1;
+    return sb__series_read_range(s, since, q->until_ns, c->pts + c->npts);
 }
 
-/* Makes room for m more points within the query's bounds. */
-static int admit_points(collector *c, const sb_series *s, size_t *lo, size_t hi)
+/* Adds s to a series-only result from its count and time span, without
+ * copying points. Runs under the shard lock. */
+static int add_span(collector *c, const sb_series *s, int64_t since)
 {
-    const sb_query *q = c->q;
-    int rc;
+    int64_t first, last;
+    size_t n = sb__series_span(s, since, c->q->until_ns, &first, &last);
+    coll_series *cs;
 
-    if (c->keep == 0) {
-        if (q->max_points > 0 && c->npts + (hi - *lo) > q->max_points)
-            return SB_ETOOLARGE;
+    if (n == 0)
         return SB_OK;
-    }
-    if (c->npts + (hi - *lo) <= c->compact_at)
-        return SB_OK;
-    if ((rc = compact(c)) != SB_OK)
-        return rc;
-    clamp_range(c, s, lo, hi);
+    if (grow((void **)&c->series, &c->series_cap, c->nseries + 1,
+             sizeof *c->series) != SB_OK ||
+        sb__buf_append(&c->keys, s->key, s->key_len) != SB_OK)
+        return SB_ENOMEM;
+    cs = &c->series[c->nseries++];
+    *cs = (coll_series){.key_off = c->keys.len - s->key_len,
+                        .key_len = s->key_len,
+                        .nlabels = s->nlabels,
+                        .run_off = c->npts,
+                        .npoints = n,
+                        .first_ns = first,
+                        .last_ns = last};
+    c->total_labels += s->nlabels;
     return SB_OK;
 }
 
-/* Copies one series' matching points. Runs under the shard lock. */
+/* Copies one series' matching points: the newest one with latest, the
+ * newest limit with a limit. Runs under the shard lock. */
 static int collect_series(collector *c, const sb_series *s)
 {
     const sb_query *q = c->q;
-    size_t lo = sb__series_lower_bound(s, q->since_ns);
-    size_t hi = sb__series_upper_bound(s, q->until_ns);
+    int64_t since = q->since_ns;
+    sb_point *run;
+    size_t n, keep;
     coll_series *cs;
-    int rc;
 
-    if (lo >= hi)
+    if (c->keep > 0 && c->floor_ns > since)
+        since = c->floor_ns; /* older points already lose to others */
+    if (q->series_only && !q->latest && q->limit == 0)
+        return add_span(c, s, since);
+    n = read_series(c, s, since);
+    if (n == (size_t)-1)
+        return SB_ENOMEM;
+    if (n == 0)
         return SB_OK;
-    clamp_range(c, s, &lo, hi);
-    if (!q->series_only && (rc = admit_points(c, s, &lo, hi)) != SB_OK)
-        return rc;
-    if (lo >= hi)
-        return SB_OK;
+    keep = n;
+    if (q->latest)
+        keep = 1;
+    else if (q->limit > 0 && keep > q->limit)
+        keep = q->limit;
+    run = c->pts + c->npts;
+    memmove(run, run + (n - keep), keep * sizeof *run);
+    if (!q->series_only && c->keep == 0 && q->max_points > 0 &&
+        c->npts + keep > q->max_points)
+        return SB_ETOOLARGE;
 
     if (grow((void **)&c->series, &c->series_cap, c->nseries + 1,
              sizeof *c->series) != SB_OK ||
@@ -236,21 +265,19 @@ static int collect_series(collector *c, const sb_series *s)
     cs->key_off = c->keys.len - s->key_len;
     cs->key_len = s->key_len;
     cs->nlabels = s->nlabels;
-    cs->npoints = hi - lo;
-    cs->first_ns = sb__series_at(s, lo)->t;
-    cs->last_ns = sb__series_at(s, hi - 1)->t;
+    cs->npoints = keep;
+    cs->first_ns = run[0].t;
+    cs->last_ns = run[keep - 1].t;
     cs->run_off = c->npts;
     cs->run_len = 0;
     c->total_labels += s->nlabels;
     if (q->series_only)
         return SB_OK;
 
-    if (grow((void **)&c->pts, &c->pts_cap, c->npts + (hi - lo),
-             sizeof *c->pts) != SB_OK)
-        return SB_ENOMEM;
-    sb__series_copy(s, lo, hi, c->pts + c->npts);
-    c->npts += hi - lo;
-    cs->run_len = hi - lo;
+    c->npts += keep;
+    cs->run_len = keep;
+    if (c->keep > 0 && c->npts > c->compact_at)
+        return compact(c);
     return SB_OK;
 }
 

@@ -8,11 +8,15 @@
  *
  * A batch write validates and canonicalises every sample without any
  * lock, then locks every shard it touches in ascending index order (so
- * two batches can never deadlock), creates missing series, reserves ring
- * capacity for all its points, and only then inserts. Nothing after the
- * reservation can fail, which is what makes a batch all-or-nothing: on
- * any failure before it, the series this batch created are removed again
- * and nothing is visible to readers.
+ * two batches can never deadlock), creates missing series, applies the
+ * out-of-order policy (series.h) to every sample, reserves chunk slots,
+ * and only then writes. Every refusal happens before the first write,
+ * which is what makes a batch all-or-nothing: on any failure before it,
+ * the series this batch created are removed again and nothing is visible
+ * to readers. (Only an allocation failure while coding a sample can drop
+ * that one sample; it is counted as dropped for memory.) After the locks
+ * are released, a write that took the sample bytes past max_memory evicts
+ * the oldest chunks (evict.c).
  *
  * The series count is an atomic shared by all shards so max_series holds
  * exactly even when shards create series concurrently.
@@ -41,6 +45,11 @@ static const char *const R_TIME_FUTURE = "time is too far in the future";
 static const char *const R_SERIES_LIMIT =
     "series limit reached: the store holds the maximum number of series";
 static const char *const R_NOMEM = "out of memory";
+static const char *const R_OUT_OF_ORDER =
+    "time is older than the series' out-of-order window (its two newest "
+    "chunks)";
+
+#define DEFAULT_MAX_MEMORY ((size_t)256 << 20)
 
 void sb_store_options_init(sb_store_options *opts)
 {
@@ -48,6 +57,24 @@ void sb_store_options_init(sb_store_options *opts)
     opts->max_points_per_series = 10000;
     opts->max_series = 10000;
     opts->max_future_ns = INT64_C(600) * 1000000000;
+    opts->max_memory = DEFAULT_MAX_MEMORY;
+}
+
+/* Chunks hold up to SB_CHUNK_MAX_SAMPLES samples but at most a quarter of
+ * max_points (so the cap, which drops whole chunks, keeps at least three
+ * quarters of it), and span at most an eighth of the retention window (so
+ * whole-chunk retention keeps little beyond the window). */
+static void set_limits(sb_store *st)
+{
+    size_t per = st->opts.max_points_per_series / 4;
+
+    if (per > SB_CHUNK_MAX_SAMPLES)
+        per = SB_CHUNK_MAX_SAMPLES;
+    st->limits.chunk_samples = per > 0 ? (uint32_t)per : 1;
+    st->limits.chunk_span = st->opts.retention_ns / 8;
+    if (st->limits.chunk_span < 1)
+        st->limits.chunk_span = 1;
+    st->limits.max_points = st->opts.max_points_per_series;
 }
 
 int sb_store_create(const sb_store_options *opts, sb_store **out)
@@ -69,6 +96,8 @@ int sb_store_create(const sb_store_options *opts, sb_store **out)
         return SB_EINVAL;
     }
     sb__hash_random_key(st->hash_key);
+    set_limits(st);
+    atomic_flag_clear(&st->evicting);
 
     for (i = 0; i < SB_SHARDS; i++) {
         if (pthread_mutex_init(&st->shards[i].mu, NULL) != 0)
@@ -415,20 +444,26 @@ static void rollback(sb_store *st, prepared *ps, size_t n, sb_series **made,
             ps[i].series->pending = 0;
     for (size_t i = 0; i < nmade; i++) {
         shard_remove(&st->shards[made[i]->hash >> 58], made[i]);
+        atomic_fetch_sub(&st->sample_bytes, made[i]->bytes);
         sb__series_free(made[i]);
         atomic_fetch_sub(&st->nseries, 1);
     }
 }
 
 /*
- * Phase one under the locks: finds or creates every series and reserves
- * ring room for all points. On failure sets err and undoes its work.
+ * Phase one under the locks: finds or creates every series, applies the
+ * out-of-order policy to every sample against the series as they are
+ * before the batch, and reserves chunk slots. On failure sets err and
+ * undoes its work, so nothing is visible. Sets *late when a sample is
+ * not newer than its series' newest point or than the batch's previous
+ * sample for that series (it is then not a plain append).
  */
-static int resolve_and_reserve(sb_store *st, prepared *ps, size_t n,
-                               const char *keys, sb_series **made,
+static int resolve_and_reserve(sb_store *st, const sb_sample *samples,
+                               prepared *ps, size_t n, const char *keys,
+                               sb_series **made, bool *late,
                                sb_write_error *err)
 {
-    size_t nmade = 0, max = st->opts.max_points_per_series;
+    size_t nmade = 0, chunk = st->limits.chunk_samples;
     int rc = SB_OK;
     size_t i;
 
@@ -444,56 +479,178 @@ static int resolve_and_reserve(sb_store *st, prepared *ps, size_t n,
                 goto fail;
             made[nmade++] = p->series;
         }
+        if ((p->series->pending > 0 &&
+             samples[i].time_ns <= p->series->pending_last) ||
+            samples[i].time_ns <= p->series->last_t)
+            *late = true;
+        p->series->pending_last = samples[i].time_ns;
         p->series->pending++;
     }
     for (i = 0; i < n; i++) {
-        sb_series *s = ps[i].series;
-        size_t want = s->len + s->pending;
-
-        if (sb__series_reserve(s, want < max ? want : max) != SB_OK) {
-            rc = SB_ENOMEM;
+        if (!sb__series_accepts(ps[i].series, samples[i].time_ns)) {
+            rc = SB_ERANGE;
             goto fail;
         }
+    }
+    for (i = 0; i < n; i++) {
+        sb_series *s = ps[i].series;
+
+        size_t before = s->bytes;
+
+        rc = sb__series_reserve(s, s->pending / chunk + 1);
+        atomic_fetch_add(&st->sample_bytes, s->bytes - before);
+        if (rc != SB_OK)
+            goto fail;
     }
     return SB_OK;
 
 fail:
     if (rc == SB_ELIMIT)
         atomic_fetch_add(&st->rejected_series, 1);
+    if (rc == SB_ERANGE)
+        atomic_fetch_add(&st->rejected_ooo, 1);
     err->index = i;
-    err->reason = rc == SB_ELIMIT ? R_SERIES_LIMIT : R_NOMEM;
+    err->reason = rc == SB_ELIMIT   ? R_SERIES_LIMIT
+                  : rc == SB_ERANGE ? R_OUT_OF_ORDER
+                                    : R_NOMEM;
     rollback(st, ps, n, made, nmade);
     return rc;
 }
 
-/* Phase two under the locks: cannot fail. */
-static void insert_all(sb_store *st, const sb_sample *samples, prepared *ps,
-                       size_t n, int64_t cutoff)
+typedef struct order_key {
+    uintptr_t series;
+    int64_t t;
+    size_t i;
+} order_key;
+
+static int cmp_order(const void *a, const void *b)
 {
-    size_t max = st->opts.max_points_per_series, added_total = 0;
-    size_t dropped = 0, expired = 0;
+    const order_key *x = a, *y = b;
 
-    for (size_t i = 0; i < n; i++) {
-        size_t added;
+    if (x->series != y->series)
+        return x->series < y->series ? -1 : 1;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
 
-        dropped += sb__series_insert(ps[i].series, samples[i].time_ns,
-                                     samples[i].value, max, &added);
-        added_total += added;
-    }
+/* Sorts the batch by series, then time, then position. NULL when out of
+ * memory. */
+static order_key *batch_order(const prepared *ps, const sb_sample *samples,
+                              size_t n)
+{
+    order_key *keys = malloc(n * sizeof *keys);
+
+    if (keys == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        keys[i] = (order_key){(uintptr_t)ps[i].series, samples[i].time_ns, i};
+    qsort(keys, n, sizeof *keys, cmp_order);
+    return keys;
+}
+
+/* Running totals of phase two. */
+typedef struct write_tally {
+    size_t added, dropped, lost, grown, freed;
+} write_tally;
+
+static void tally_bytes(write_tally *w, size_t before, size_t after)
+{
+    if (after >= before)
+        w->grown += after - before;
+    else
+        w->freed += before - after;
+}
+
+/* Writes every sample in batch order: the fast path, for batches that
+ * only append. */
+static void write_in_order(sb_store *st, const sb_sample *samples,
+                           const prepared *ps, size_t n, write_tally *w)
+{
     for (size_t i = 0; i < n; i++) {
         sb_series *s = ps[i].series;
+        size_t before = s->bytes;
+
+        if (sb__series_put(s, &st->limits, samples[i].time_ns, samples[i].value,
+                           &w->added, &w->dropped) != SB_OK)
+            w->lost++;
+        tally_bytes(w, before, s->bytes);
+    }
+}
+
+/*
+ * Writes a batch with late samples series by series, each series' samples
+ * as one time-ordered run (of two samples with one time the later in the
+ * batch wins), so the late samples of one chunk cost one re-encode of it.
+ * Returns false, having written nothing, when out of memory.
+ */
+static bool write_by_series(sb_store *st, const sb_sample *samples,
+                            const prepared *ps, size_t n, write_tally *w)
+{
+    order_key *keys = batch_order(ps, samples, n);
+    sb_point *run = malloc(n * sizeof *run);
+    size_t k = 0;
+
+    if (keys == NULL || run == NULL) {
+        free(keys);
+        free(run);
+        return false;
+    }
+    while (k < n) {
+        sb_series *s = ps[keys[k].i].series;
+        size_t m = 0, before = s->bytes;
+
+        for (; k < n && ps[keys[k].i].series == s; k++) {
+            const sb_sample *x = &samples[keys[k].i];
+
+            if (m > 0 && run[m - 1].t == x->time_ns)
+                run[m - 1].v = x->value;
+            else
+                run[m++] = (sb_point){x->time_ns, x->value};
+        }
+        w->lost += m - sb__series_put_run(s, &st->limits, run, m, &w->added,
+                                          &w->dropped);
+        tally_bytes(w, before, s->bytes);
+    }
+    free(keys);
+    free(run);
+    return true;
+}
+
+/*
+ * Phase two under the locks. It fails only when an allocation fails, and
+ * then only for the samples concerned, which are counted as dropped for
+ * memory (see the README's limitations): everything that can be refused
+ * was refused in phase one.
+ */
+static void insert_all(sb_store *st, const sb_sample *samples, prepared *ps,
+                       size_t n, int64_t cutoff, bool late)
+{
+    write_tally w = {0};
+    size_t expired = 0;
+
+    if (!late || !write_by_series(st, samples, ps, n, &w))
+        write_in_order(st, samples, ps, n, &w);
+    for (size_t i = 0; i < n; i++) {
+        sb_series *s = ps[i].series;
+        size_t before = s->bytes;
 
         if (s->pending == 0)
             continue;
         s->pending = 0;
         expired += sb__series_trim(s, cutoff);
+        w.freed += before - s->bytes;
     }
-    atomic_fetch_add(&st->npoints, added_total);
-    atomic_fetch_sub(&st->npoints, expired);
-    if (dropped)
-        atomic_fetch_add(&st->dropped_capacity, dropped);
+    atomic_fetch_add(&st->sample_bytes, w.grown);
+    atomic_fetch_sub(&st->sample_bytes, w.freed);
+    atomic_fetch_add(&st->npoints, w.added);
+    atomic_fetch_sub(&st->npoints, expired + w.dropped);
+    if (w.dropped)
+        atomic_fetch_add(&st->dropped_capacity, w.dropped);
     if (expired)
         atomic_fetch_add(&st->dropped_retention, expired);
+    if (w.lost)
+        atomic_fetch_add(&st->dropped_memory, w.lost);
 }
 
 /* Keys of a small batch are built in a stack buffer; larger ones grow a
@@ -507,6 +664,7 @@ int sb_store_write_batch(sb_store *st, const sb_sample *samples, size_t n,
     sb_buf keys;
     uint64_t mask = 0;
     int64_t now;
+    bool late = false;
     int rc = SB_OK;
 
     if (err == NULL)
@@ -542,10 +700,12 @@ int sb_store_write_batch(sb_store *st, const sb_sample *samples, size_t n,
     }
 
     lock_shards(st, mask);
-    rc = resolve_and_reserve(st, ps, n, keys.data, made, err);
+    rc = resolve_and_reserve(st, samples, ps, n, keys.data, made, &late, err);
     if (rc == SB_OK)
-        insert_all(st, samples, ps, n, now - st->opts.retention_ns);
+        insert_all(st, samples, ps, n, now - st->opts.retention_ns, late);
     unlock_shards(st, mask);
+    if (rc == SB_OK)
+        sb__store_enforce_memory(st);
 
 out:
     if (ps != &one)
@@ -564,11 +724,11 @@ int sb_store_write(sb_store *st, const sb_sample *sample)
 size_t sb_store_sweep(sb_store *st, int64_t now_ns)
 {
     int64_t cutoff = now_ns - st->opts.retention_ns;
-    size_t removed = 0, expired = 0;
+    size_t removed = 0, expired = 0, freed = 0;
 
     for (size_t i = 0; i < SB_SHARDS; i++) {
         sb_shard *sh = &st->shards[i];
-        size_t j = 0;
+        size_t j = 0, before;
 
         pthread_mutex_lock(&sh->mu);
         while (j < sh->nslots) {
@@ -578,20 +738,24 @@ size_t sb_store_sweep(sb_store *st, int64_t now_ns)
                 j++;
                 continue;
             }
+            before = s->bytes;
             expired += sb__series_trim(s, cutoff);
-            if (s->len > 0) {
+            if (s->npoints > 0) {
                 sb__series_shrink(s);
+                freed += before - s->bytes;
                 j++;
                 continue;
             }
             /* Another series may shift into slot j: look at it again. */
             sb__shard_remove_at(sh, j);
+            freed += before;
             sb__series_free(s);
             removed++;
         }
         pthread_mutex_unlock(&sh->mu);
     }
     atomic_fetch_sub(&st->nseries, removed);
+    atomic_fetch_sub(&st->sample_bytes, freed);
     atomic_fetch_sub(&st->npoints, expired);
     atomic_fetch_add(&st->dropped_retention, expired);
     return removed;
@@ -604,4 +768,7 @@ void sb_store_stats_get(sb_store *st, sb_store_stats *out)
     out->dropped_retention = atomic_load(&st->dropped_retention);
     out->dropped_capacity = atomic_load(&st->dropped_capacity);
     out->rejected_series = atomic_load(&st->rejected_series);
+    out->sample_bytes = atomic_load(&st->sample_bytes);
+    out->dropped_memory = atomic_load(&st->dropped_memory);
+    out->rejected_out_of_order = atomic_load(&st->rejected_ooo);
 }

@@ -29,11 +29,20 @@ struct sb_store {
     _Atomic uint64_t dropped_retention;
     _Atomic uint64_t dropped_capacity;
     _Atomic uint64_t rejected_series;
+    _Atomic size_t sample_bytes;
+    _Atomic uint64_t dropped_memory;
+    _Atomic uint64_t rejected_ooo;
+    atomic_flag evicting; /* one memory eviction at a time */
+    sb_series_limits limits;
     sb_shard shards[SB_SHARDS];
 };
 
 sb_series *sb__shard_find(const sb_shard *sh, uint64_t hash, const char *key,
                           size_t key_len);
 void sb__shard_remove_at(sb_shard *sh, size_t i);
+
+/* Evicts the oldest chunks store-wide while the sample bytes exceed
+ * max_memory (evict.c). Called with no shard lock held. */
+void sb__store_enforce_memory(sb_store *st);
 
 #endif

@@ -305,6 +305,63 @@ static void test_serve_statsd_flag_and_variable(void **state)
     assert_non_null(strstr(err, "SCOREBOARD_STATSD"));
 }
 
+/* --max-memory and SCOREBOARD_MAX_MEMORY: sizes with binary suffixes, 0
+ * for no cap, a clear error for anything else. */
+static void test_serve_parses_max_memory(void **state)
+{
+    static const struct {
+        const char *args[3];
+        const char *env[2];
+        size_t want;
+    } ok[] = {
+        {{NULL}, {NULL}, (size_t)256 << 20},
+        {{"--max-memory", "64MiB"}, {NULL}, (size_t)64 << 20},
+        {{"--max-memory=1GiB"}, {NULL}, (size_t)1 << 30},
+        {{"--max-memory", "4096"}, {NULL}, 4096},
+        {{"--max-memory", "10B"}, {NULL}, 10},
+        {{"--max-memory", "512KiB"}, {NULL}, 512 * 1024},
+        {{"--max-memory", "0"}, {NULL}, 0},
+        {{NULL}, {"SCOREBOARD_MAX_MEMORY=2GiB"}, (size_t)2 << 30},
+        {{"--max-memory", "1MiB"}, {"SCOREBOARD_MAX_MEMORY=bad"}, 1 << 20},
+    };
+    static const reject_case bad[] = {
+        {{"--max-memory", "64M"}, {NULL}, "not a size"},
+        {{"--max-memory", "MiB"}, {NULL}, "not a size"},
+        {{"--max-memory", "-1"}, {NULL}, "not a size"},
+        {{"--max-memory", "1.5GiB"}, {NULL}, "not a size"},
+        {{"--max-memory", "99999999999999999999"}, {NULL}, "too large"},
+        {{"--max-memory", "99999999999TiB"}, {NULL}, "too large"},
+        {{"--max-memory"}, {NULL}, "needs a value"},
+        {{NULL}, {"SCOREBOARD_MAX_MEMORY=lots"}, "SCOREBOARD_MAX_MEMORY"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char err[SB_CLI_ERR_MAX];
+        sb_cli_serve o;
+
+        if (sb__cli_parse_serve(
+                count_args(ok[i].args), (char *const *)(uintptr_t)ok[i].args,
+                (char *const *)(uintptr_t)ok[i].env, &o, err, sizeof err) != 0)
+            fail_msg("case %zu: %s", i, err);
+        assert_true(o.max_memory == ok[i].want);
+        sb__cli_serve_free(&o);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[SB_CLI_ERR_MAX] = "";
+        sb_cli_serve o;
+
+        assert_int_equal(
+            sb__cli_parse_serve(
+                count_args(bad[i].args), (char *const *)(uintptr_t)bad[i].args,
+                (char *const *)(uintptr_t)bad[i].env, &o, err, sizeof err),
+            SB_EINVAL);
+        if (strstr(err, bad[i].in_message) == NULL)
+            fail_msg("case %zu: message '%s' lacks '%s'", i, err,
+                     bad[i].in_message);
+    }
+}
+
 static void test_getenv_ignores_prefixes_and_empty_values(void **state)
 {
     const char *env[] = {"SCOREBOARD_LISTENER=x",
@@ -576,6 +633,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_serve_parses_every_flag_and_variable),
         cmocka_unit_test(test_serve_rejects_bad_flags_and_values),
+        cmocka_unit_test(test_serve_parses_max_memory),
         cmocka_unit_test(test_getenv_ignores_prefixes_and_empty_values),
         cmocka_unit_test(test_push_parses_name_value_and_labels),
         cmocka_unit_test(test_push_accepts_special_values),

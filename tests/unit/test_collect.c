@@ -727,24 +727,44 @@ static void test_real_proc_gives_plausible_values(void **state)
 
 static void test_store_collector_reports_store_figures(void **state)
 {
-    sb_store *st = new_store(8, 2);
+    sb_store *st = new_store(12, 4);
     int64_t t = sb_time_now() - 10 * SEC;
     const char *retention[] = {"reason", "retention"};
     const char *capacity[] = {"reason", "capacity"};
+    const char *memory[] = {"reason", "memory"};
     const char *series[] = {"reason", "series_limit"};
+    const char *order[] = {"reason", "out_of_order"};
+    sb_sample late = {.name = "a", .value = 9, .time_ns = t + 2 * MS};
     sb_collector c;
     double v;
 
     (void)state;
-    /* Three points into a series holding two: one dropped for capacity. */
-    for (int i = 0; i < 3; i++) {
+    /* Five points into a series holding four (in chunks of one): one
+     * dropped for capacity. */
+    for (int i = 0; i < 5; i++) {
         sb_sample s = {.name = "a", .value = i, .time_ns = t + i * MS};
         assert_int_equal(sb_store_write(st, &s), SB_OK);
     }
+    /* Not newer than the chunks before the last two: out of order. */
+    assert_int_equal(sb_store_write(st, &late), SB_ERANGE);
     assert_int_equal(sb__collector_store(&c), 0);
     assert_int_equal(c.collect(c.state, st, t + SEC), 0);
+    assert_true(must_value(st, "scoreboard_store_sample_bytes", t + SEC) > 0);
+    /* One-point chunks: a chunk header and a few bytes each. */
+    v = must_value(st, "scoreboard_store_bytes_per_sample", t + SEC);
+    assert_true(v > 16 && v < 200);
+    assert_int_equal(sb_test_value_at(st,
+                                      "scoreboard_store_rejected_samples_total",
+                                      order, 1, t + SEC, &v),
+                     1);
+    assert_true(v == 1.0);
+    assert_int_equal(sb_test_value_at(st,
+                                      "scoreboard_store_dropped_points_total",
+                                      memory, 1, t + SEC, &v),
+                     1);
+    assert_true(v == 0.0);
     assert_true(must_value(st, "scoreboard_store_series", t + SEC) == 1.0);
-    assert_true(must_value(st, "scoreboard_store_points", t + SEC) == 2.0);
+    assert_true(must_value(st, "scoreboard_store_points", t + SEC) == 4.0);
     assert_int_equal(sb_test_value_at(st,
                                       "scoreboard_store_dropped_points_total",
                                       capacity, 1, t + SEC, &v),
@@ -756,7 +776,7 @@ static void test_store_collector_reports_store_figures(void **state)
                      1);
     assert_true(v == 0.0);
 
-    /* 1 + 5 own series; two more fill the store, the third is refused. */
+    /* 1 + 9 own series; two more fill the store, the third is refused. */
     for (int i = 0; i < 3; i++) {
         char name[8];
         snprintf(name, sizeof name, "b%d", i);
@@ -769,7 +789,7 @@ static void test_store_collector_reports_store_figures(void **state)
                                       series, 1, t + 2 * SEC, &v),
                      1);
     assert_true(v == 1.0);
-    assert_true(must_value(st, "scoreboard_store_series", t + 2 * SEC) == 8.0);
+    assert_true(must_value(st, "scoreboard_store_series", t + 2 * SEC) == 12.0);
     sb_store_destroy(st);
 }
 

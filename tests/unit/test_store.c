@@ -298,10 +298,11 @@ static void test_store_drops_oldest_beyond_max_points(void **state)
     sb_result *r;
 
     (void)state;
+    /* A cap of 5 cuts chunks of one point (a quarter of the cap). */
     for (int i = 0; i < 12; i++)
         assert_int_equal(put(st, "x", i, base + i * SEC), SB_OK);
-    /* Older than everything kept: it is the point that goes. */
-    assert_int_equal(put(st, "x", -1, base - SEC), SB_OK);
+    /* Older than the open chunk: refused, nothing changes. */
+    assert_int_equal(put(st, "x", -1, base - SEC), SB_ERANGE);
     r = query_all(st);
     assert_int_equal(sb_result_point_count(r), 5);
     for (size_t i = 0; i < 5; i++) {
@@ -313,81 +314,105 @@ static void test_store_drops_oldest_beyond_max_points(void **state)
     sb_result_free(r);
     sb_store_stats_get(st, &stats);
     assert_int_equal(stats.points, 5);
-    assert_int_equal(stats.dropped_capacity, 8);
+    assert_int_equal(stats.dropped_capacity, 7);
+    assert_int_equal(stats.rejected_out_of_order, 1);
     sb_store_destroy(st);
 }
 
-/* Random inserts (in order, late, duplicate times) against a reference
- * model: a plain sorted array that keeps the newest max points. */
-static void test_store_series_ring_matches_reference_model(void **state)
+/* Random writes (in order, late, duplicate times) against a reference
+ * model, a plain sorted array: what the out-of-order policy accepts is
+ * stored exactly, retention hides what it cuts, and every read agrees. */
+static void test_store_series_chunks_match_reference_model(void **state)
 {
-    enum { MAX = 37, OPS = 20000 };
+    enum { OPS = 20000 };
+    const sb_series_limits lim = {7, INT64_MAX, SIZE_MAX};
     sb_series *s = sb__series_new("x", 2, 1, 0);
-    sb_point ref[MAX + 1];
-    size_t nref = 0;
+    sb_point *ref = malloc(OPS * sizeof *ref), *out = malloc(OPS * sizeof *out);
+    size_t nref = 0, late = 0, refused = 0;
     uint64_t rng = 88172645463325252ULL;
+    int64_t cutoff = INT64_MIN;
 
     (void)state;
     assert_non_null(s);
+    assert_non_null(ref);
+    assert_non_null(out);
     for (int op = 0; op < OPS; op++) {
+        size_t added = 0, dropped = 0, pos = 0;
+        double v = (op % 3 == 0) ? (double)op / 10 : (double)op * 1.1e-7;
         int64_t t;
-        size_t added, pos = 0;
 
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
         t = op / 2 + (int64_t)(rng % 64) - 48;
-        assert_int_equal(
-            sb__series_reserve(s, s->len + 1 < MAX ? s->len + 1 : MAX), SB_OK);
-        sb__series_insert(s, t, (double)op, MAX, &added);
+        if (t < cutoff)
+            continue; /* the store refuses it as older than retention */
+        if (!sb__series_accepts(s, t)) {
+            refused++;
+            continue;
+        }
+        late += nref > 0 && t <= ref[nref - 1].t;
+        assert_int_equal(sb__series_put(s, &lim, t, v, &added, &dropped), 0);
+        assert_int_equal(dropped, 0);
 
         while (pos < nref && ref[pos].t < t)
             pos++;
         if (pos < nref && ref[pos].t == t) {
-            ref[pos].v = (double)op;
-        } else if (!(nref == MAX && pos == 0)) {
+            ref[pos].v = v;
+            assert_int_equal(added, 0);
+        } else {
             memmove(ref + pos + 1, ref + pos, (nref - pos) * sizeof *ref);
-            ref[pos] = (sb_point){t, (double)op};
-            if (++nref > MAX) {
-                memmove(ref, ref + 1, MAX * sizeof *ref);
-                nref = MAX;
-            }
+            ref[pos] = (sb_point){t, v};
+            nref++;
+            assert_int_equal(added, 1);
         }
         if (op % 997 == 0) {
-            sb__series_trim(s, t - 20);
+            cutoff = t - 20;
+            sb__series_trim(s, cutoff);
             pos = 0;
-            while (pos < nref && ref[pos].t < t - 20)
+            while (pos < nref && ref[pos].t < cutoff)
                 pos++;
             memmove(ref, ref + pos, (nref - pos) * sizeof *ref);
             nref -= pos;
             sb__series_shrink(s);
         }
-        assert_int_equal(s->len, nref);
+        if (op % 101 != 0 && op < OPS - 1)
+            continue;
+        assert_int_equal(sb__series_count_range(s, INT64_MIN, INT64_MAX), nref);
+        assert_int_equal(sb__series_read_range(s, INT64_MIN, INT64_MAX, out),
+                         nref);
         for (size_t i = 0; i < nref; i++) {
-            assert_true(sb__series_at(s, i)->t == ref[i].t);
-            assert_true(sb__series_at(s, i)->v == ref[i].v);
+            assert_true(out[i].t == ref[i].t);
+            assert_memory_equal(&out[i].v, &ref[i].v, sizeof(double));
         }
     }
+    /* The mix exercised every path. */
+    assert_true(late > 100);
+    assert_true(refused > 100);
+    assert_true(s->nchunks > 3);
+    free(ref);
+    free(out);
     sb__series_free(s);
 }
 
-/* The range read contract: inclusive bounds, empty and inverted ranges,
- * and the same points whatever the ring's rotation. */
+/* The range read contract over several chunks: inclusive bounds, empty
+ * and inverted ranges, chunks cut by a bound, and the newest point. */
 static void test_store_series_read_range(void **state)
 {
+    const sb_series_limits lim = {2, INT64_MAX, 4};
     sb_series *s = sb__series_new("x", 2, 1, 0);
-    sb_point out[8];
-    size_t added;
+    sb_point out[8], last;
+    int64_t first, lastt;
+    size_t added = 0, dropped = 0;
 
     (void)state;
     assert_non_null(s);
-    assert_int_equal(sb__series_reserve(s, 4), SB_OK);
-    for (int64_t t = 10; t <= 60; t += 10) { /* 10..60 in a ring of 4 */
-        sb__series_insert(s, t, (double)t / 10, 4, &added);
-        if (s->len < 4)
-            assert_int_equal(sb__series_reserve(s, s->len + 1), SB_OK);
-    }
-    assert_int_equal(s->len, 4); /* 30, 40, 50, 60 */
+    for (int64_t t = 10; t <= 60; t += 10) /* chunks of 2, cap 4 */
+        assert_int_equal(
+            sb__series_put(s, &lim, t, (double)t / 10, &added, &dropped), 0);
+    assert_int_equal(added, 6);
+    assert_int_equal(dropped, 2); /* the chunk [10, 20] */
+    assert_int_equal(s->nchunks, 2);
     assert_int_equal(sb__series_count_range(s, INT64_MIN, INT64_MAX), 4);
     assert_int_equal(sb__series_count_range(s, 40, 50), 2);
     assert_int_equal(sb__series_count_range(s, 41, 49), 0);
@@ -398,6 +423,29 @@ static void test_store_series_read_range(void **state)
     assert_int_equal(sb__series_read_range(s, 61, INT64_MAX, out), 0);
     assert_int_equal(sb__series_read_range(s, INT64_MIN, 30, out), 1);
     assert_true(out[0].t == 30);
+    assert_true(sb__series_last(s, &last));
+    assert_true(last.t == 60 && last.v == 6.0);
+    /* The span: count and bounds, chunks cut by a bound or not. */
+    assert_int_equal(sb__series_span(s, 35, 60, &first, &lastt), 3);
+    assert_true(first == 40 && lastt == 60);
+    assert_int_equal(sb__series_span(s, INT64_MIN, INT64_MAX, &first, &lastt),
+                     4);
+    assert_true(first == 30 && lastt == 60);
+    assert_int_equal(sb__series_span(s, 41, 49, &first, &lastt), 0);
+    assert_true(first == 0 && lastt == 0);
+
+    /* Retention keeps the chunk [50, 60] but hides 50 from every read. */
+    assert_int_equal(sb__series_trim(s, 55), 2);
+    assert_int_equal(sb__series_count_range(s, INT64_MIN, INT64_MAX), 1);
+    assert_int_equal(sb__series_read_range(s, INT64_MIN, INT64_MAX, out), 1);
+    assert_true(out[0].t == 60);
+    assert_int_equal(sb__series_span(s, INT64_MIN, INT64_MAX, &first, &lastt),
+                     1);
+    assert_true(first == 60 && lastt == 60);
+    assert_int_equal(s->npoints, 2);
+    assert_int_equal(sb__series_trim(s, 61), 2);
+    assert_false(sb__series_last(s, &last));
+    assert_int_equal(s->nchunks, 0);
     sb__series_free(s);
 }
 
@@ -622,10 +670,11 @@ static void test_store_limit_prunes_without_changing_the_answer(void **state)
             rng ^= rng << 13;
             rng ^= rng >> 7;
             rng ^= rng << 17;
-            /* Few distinct times, so many ties cross series. */
-            assert_int_equal(
-                put(st, name, (double)j, now - (int64_t)(rng % 200) * SEC),
-                SB_OK);
+            /* Few distinct times, so many ties cross series; each
+             * series' times rise (the out-of-order window is a chunk). */
+            assert_int_equal(put(st, name, (double)j,
+                                 now - (int64_t)(200 - 4 * j + rng % 3) * SEC),
+                             SB_OK);
         }
     }
     all = query_all(st);
@@ -705,7 +754,7 @@ int main(void)
         cmocka_unit_test(test_store_series_limit_refuses_new_series_only),
         cmocka_unit_test(test_store_same_time_replaces_value),
         cmocka_unit_test(test_store_drops_oldest_beyond_max_points),
-        cmocka_unit_test(test_store_series_ring_matches_reference_model),
+        cmocka_unit_test(test_store_series_chunks_match_reference_model),
         cmocka_unit_test(test_store_series_read_range),
         cmocka_unit_test(test_store_sweep_removes_aged_out_series),
         cmocka_unit_test(test_store_query_orders_by_time_then_series),
