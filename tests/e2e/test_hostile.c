@@ -1,0 +1,236 @@
+/*
+ * test_hostile.c - `scoreboard serve` against requests that broke similar
+ * servers: HTTP framing tricks spoken over raw sockets.
+ *
+ * Groups, each with its own server:
+ *   wire    defaults minus the process/system collectors
+ * Raw-socket requests are written in one piece and the answer read until
+ * the server closes the connection or goes quiet for a while, so a test
+ * sees exactly the bytes a client would.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "e2e/support/http.h"
+#include "e2e/support/proc.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static e2e_proc *g_srv;
+static uint16_t g_port;
+static bool g_group_failed;
+
+/* ------------------------------------------------------------ helpers */
+
+static int start_server(const char *const *extra)
+{
+    g_srv = e2e_server_start(extra);
+    if (g_srv == NULL) {
+        g_group_failed = true;
+        return -1;
+    }
+    g_port = e2e_proc_port(g_srv);
+    return 0;
+}
+
+static int setup_wire(void **state)
+{
+    static const char *const args[] = {"--no-process", "--no-system", NULL};
+
+    (void)state;
+    return start_server(args);
+}
+
+static int teardown_server(void **state)
+{
+    int status = 0, rc;
+
+    (void)state;
+    if (g_srv == NULL)
+        return 0;
+    rc = e2e_proc_stop(g_srv, SIGTERM, 5000 * e2e_slowdown(), &status, NULL);
+    e2e_proc_free_all(NULL);
+    g_srv = NULL;
+    if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "server did not exit 0 on SIGTERM (status %d)\n",
+                status);
+        g_group_failed = true;
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Sends req (len bytes) on a new connection and returns what comes back
+ * until the server closes the connection or sends nothing for quiet_ms.
+ * The result is malloc'd and NUL-terminated; *n gets its length.
+ */
+static char *raw_exchange(const char *req, size_t len, int quiet_ms, size_t *n)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(g_port)};
+    size_t cap = 1 << 16, got = 0, sent = 0;
+    char *out = malloc(cap);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_non_null(out);
+    assert_true(fd >= 0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    while (sent < len) {
+        ssize_t w = send(fd, req + sent, len - sent, MSG_NOSIGNAL);
+
+        assert_true(w > 0);
+        sent += (size_t)w;
+    }
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        ssize_t r;
+
+        if (poll(&p, 1, quiet_ms * e2e_slowdown()) <= 0)
+            break;
+        if (got + 4096 > cap) {
+            cap *= 2;
+            out = realloc(out, cap);
+            assert_non_null(out);
+        }
+        r = recv(fd, out + got, cap - got - 1, 0);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    out[got] = '\0';
+    *n = got;
+    return out;
+}
+
+static void post_ok(const char *body)
+{
+    char url[256];
+    e2e_resp r;
+
+    assert_int_equal(
+        e2e_post(e2e_url(url, sizeof url, g_port, "/metrics"), body, &r), 0);
+    if (r.status != 204)
+        fail_msg("POST %.200s: got %ld: %.300s", body, r.status, r.body);
+    e2e_resp_free(&r);
+}
+
+/* Number of points GET /metrics?name=name returns. */
+static size_t count_points(const char *name)
+{
+    char url[256], pq[160];
+    json_t *j;
+    e2e_resp r;
+    size_t n;
+
+    snprintf(pq, sizeof pq, "/metrics?name=%s", name);
+    assert_int_equal(e2e_get(e2e_url(url, sizeof url, g_port, pq), &r), 0);
+    assert_int_equal(r.status, 200);
+    j = e2e_resp_json(&r);
+    assert_true(json_is_array(j));
+    n = json_array_size(j);
+    json_decref(j);
+    e2e_resp_free(&r);
+    return n;
+}
+
+/* The status of the first response in raw, or 0. */
+static int raw_status(const char *raw)
+{
+    int status = 0;
+
+    if (sscanf(raw, "HTTP/1.%*d %d", &status) != 1)
+        return 0;
+    return status;
+}
+
+/* ------------------------------------------------------------ wire */
+
+/*
+ * HEAD of a /metrics answer too large for one buffer (a streamed, chunked
+ * GET) must end with the header block: a stray chunk terminator after it
+ * would be read as the start of the next response on the connection.
+ */
+static void test_head_of_streamed_metrics_sends_no_body(void **state)
+{
+    static const char req[] =
+        "HEAD /metrics?name=head_big HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    int64_t base = (e2e_wall_ns() / 1000000000 - 1800) * 1000000000;
+    char t[E2E_TIME_MAX], url[256];
+    e2e_buf b = {0};
+    const char *after;
+    char *raw;
+    size_t n;
+    CURL *h;
+    e2e_resp r;
+
+    (void)state;
+    /* About 150 KB of JSON: well past one stream chunk (48 KiB). */
+    e2e_buf_printf(&b, "[");
+    for (int i = 0; i < 2000; i++)
+        e2e_buf_printf(
+            &b, "%s{\"name\":\"head_big\",\"value\":%d,\"time\":\"%s\"}",
+            i ? "," : "", i, e2e_fmt_time(base + (int64_t)i * 1000000, t));
+    e2e_buf_printf(&b, "]");
+    post_ok(b.data);
+    e2e_buf_free(&b);
+    assert_int_equal(count_points("head_big"), 2000);
+
+    raw = raw_exchange(req, sizeof req - 1, 1000, &n);
+    assert_int_equal(raw_status(raw), 200);
+    after = strstr(raw, "\r\n\r\n");
+    assert_non_null(after);
+    after += 4;
+    /* Either the connection was closed after the headers, or the next
+     * bytes are the pipelined GET's answer. */
+    if (*after != '\0' && strncmp(after, "HTTP/1.1 200", 12) != 0)
+        fail_msg("bytes after the HEAD response's headers: %.40s", after);
+    free(raw);
+
+    /* The same through libcurl on one handle: the GET after the HEAD
+     * must get a clean answer. */
+    h = curl_easy_init();
+    assert_non_null(h);
+    for (int i = 0; i < 2; i++) {
+        e2e_req q = {
+            .method = i == 0 ? "HEAD" : "GET",
+            .url = e2e_url(url, sizeof url, g_port,
+                           i == 0 ? "/metrics?name=head_big" : "/healthz"),
+            .handle = h};
+
+        assert_int_equal(e2e_http(&q, &r), 0);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.body_len, i == 0 ? 0 : 15);
+        e2e_resp_free(&r);
+    }
+    curl_easy_cleanup(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest wire[] = {
+        cmocka_unit_test(test_head_of_streamed_metrics_sends_no_body),
+    };
+    int failed = 0;
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    failed +=
+        cmocka_run_group_tests_name("wire", wire, setup_wire, teardown_server);
+    curl_global_cleanup();
+    return failed != 0 || g_group_failed;
+}
