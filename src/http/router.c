@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *const sb__route_names[SB_ROUTE_COUNT] = {
     "/metrics", "/api/v1/series", "/healthz", "unmatched"};
@@ -326,12 +327,40 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, sb_request *rq)
     }
 }
 
+/* Counts the headers that frame a body: [0] Content-Length, [1]
+ * Transfer-Encoding. */
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, const char *value)
+{
+    unsigned *n = cls;
+
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        n[0]++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        n[1]++;
+    return MHD_YES;
+}
+
+/* True when the body's end is ambiguous: MHD reads the first
+ * Content-Length, or the chunks, while a proxy in front may read
+ * another (request smuggling). */
+static bool framing_ambiguous(struct MHD_Connection *c)
+{
+    unsigned n[2] = {0, 0};
+
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, n);
+    return n[0] > 1 || (n[0] > 0 && n[1] > 0);
+}
+
 /*
  * The first call sees only the headers. MHD 0.9.75 closes the connection
  * after any response queued this early (it cannot know the body is
- * empty), so only POST refusals that must not read the body (415, 413 by
- * Content-Length, bad query) are answered here; everything else is
- * answered on the final call and keeps the connection alive.
+ * empty), so only refusals that must not read the body (an ambiguous
+ * body length on any route; for POST 415, 413 by Content-Length, bad
+ * query) are answered here; everything else is answered on the final
+ * call and keeps the connection alive.
  */
 static enum MHD_Result first_call(struct MHD_Connection *c, sb_request *rq,
                                   const char *method)
@@ -340,6 +369,12 @@ static enum MHD_Result first_call(struct MHD_Connection *c, sb_request *rq,
     rq->method = sb__method_lookup(method);
     snprintf(rq->method_text, sizeof rq->method_text, "%s",
              method ? method : "");
+    if (framing_ambiguous(c))
+        return sb__respond_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                                 "ambiguous body length: more than one "
+                                 "Content-Length, or Content-Length with "
+                                 "Transfer-Encoding",
+                                 -1);
     if (rq->method == SB_METHOD_POST && rq->route == SB_ROUTE_METRICS)
         return post_begin(c, rq);
     return MHD_YES;

@@ -158,6 +158,20 @@ static int raw_status(const char *raw)
     return status;
 }
 
+/* Asserts raw is one JSON error response with the given status. */
+static void assert_raw_json_error(const char *raw, int status, const char *what)
+{
+    const char *body = strstr(raw, "\r\n\r\n");
+    json_t *j;
+
+    if (raw_status(raw) != status || body == NULL)
+        fail_msg("%s: want %d, got: %.400s", what, status, raw);
+    j = json_loads(body + 4, JSON_DISABLE_EOF_CHECK, NULL);
+    if (j == NULL || !json_is_string(json_object_get(j, "error")))
+        fail_msg("%s: body is not {\"error\": ...}: %.300s", what, body + 4);
+    json_decref(j);
+}
+
 /* ------------------------------------------------------------ wire */
 
 /*
@@ -221,10 +235,53 @@ static void test_head_of_streamed_metrics_sends_no_body(void **state)
     curl_easy_cleanup(h);
 }
 
+/*
+ * Two Content-Length headers, or Content-Length beside Transfer-Encoding,
+ * make the body's end ambiguous (request smuggling through a proxy that
+ * reads the other one): refused with a JSON 400, nothing stored.
+ */
+static void test_ambiguous_body_length_is_refused(void **state)
+{
+    static const char *const reqs[] = {
+        "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 28\r\n"
+        "Content-Length: 29\r\n\r\n{\"name\":\"smuggle\",\"value\":1}",
+        "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 28\r\n"
+        "Content-Length: 28\r\n\r\n{\"name\":\"smuggle\",\"value\":1}",
+        "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 28\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n1c\r\n"
+        "{\"name\":\"smuggle\",\"value\":1}\r\n0\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+        "Content-Length: 40\r\n\r\n",
+    };
+    static const char ok[] =
+        "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 28\r\n\r\n"
+        "{\"name\":\"smuggle\",\"value\":1}";
+    char *raw;
+    size_t n;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+        char what[32];
+
+        snprintf(what, sizeof what, "request %zu", i);
+        raw = raw_exchange(reqs[i], strlen(reqs[i]), 1000, &n);
+        assert_raw_json_error(raw, 400, what);
+        free(raw);
+    }
+    assert_int_equal(count_points("smuggle"), 0);
+
+    /* A single Content-Length still works. */
+    raw = raw_exchange(ok, sizeof ok - 1, 1000, &n);
+    assert_int_equal(raw_status(raw), 204);
+    free(raw);
+    assert_int_equal(count_points("smuggle"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest wire[] = {
         cmocka_unit_test(test_head_of_streamed_metrics_sends_no_body),
+        cmocka_unit_test(test_ambiguous_body_length_is_refused),
     };
     int failed = 0;
 
