@@ -1,9 +1,11 @@
 /*
  * test_hostile.c - `scoreboard serve` against requests that broke similar
- * servers: HTTP framing tricks spoken over raw sockets.
+ * servers: HTTP framing tricks spoken over raw sockets, and a store
+ * filled to --max-series.
  *
  * Groups, each with its own server:
  *   wire    defaults minus the process/system collectors
+ *   full    --max-series 30, collectors every 100 ms
  * Raw-socket requests are written in one piece and the answer read until
  * the server closes the connection or goes quiet for a while, so a test
  * sees exactly the bytes a client would.
@@ -49,6 +51,16 @@ static int start_server(const char *const *extra)
 static int setup_wire(void **state)
 {
     static const char *const args[] = {"--no-process", "--no-system", NULL};
+
+    (void)state;
+    return start_server(args);
+}
+
+static int setup_full(void **state)
+{
+    static const char *const args[] = {
+        "--no-process", "--no-system", "--max-series", "30", "--interval",
+        "100ms",        NULL};
 
     (void)state;
     return start_server(args);
@@ -277,17 +289,118 @@ static void test_ambiguous_body_length_is_refused(void **state)
     assert_int_equal(count_points("smuggle"), 1);
 }
 
+/* ------------------------------------------------------------ full */
+
+/* The latest value of scoreboard_http_requests_total for GET /healthz
+ * 200, or -1 when there is none. */
+static double healthz_count(void)
+{
+    char url[256];
+    double v = -1;
+    json_t *j, *pt;
+    e2e_resp r;
+    size_t i;
+
+    assert_int_equal(
+        e2e_get(e2e_url(url, sizeof url, g_port,
+                        "/metrics?name=scoreboard_http_requests_total&latest"),
+                &r),
+        0);
+    assert_int_equal(r.status, 200);
+    j = e2e_resp_json(&r);
+    json_array_foreach(j, i, pt)
+    {
+        json_t *l = json_object_get(pt, "labels");
+
+        if (strcmp(json_string_value(json_object_get(l, "route")),
+                   "/healthz") == 0 &&
+            strcmp(json_string_value(json_object_get(l, "method")), "GET") ==
+                0 &&
+            strcmp(json_string_value(json_object_get(l, "code")), "200") == 0)
+            v = json_number_value(json_object_get(pt, "value"));
+    }
+    json_decref(j);
+    e2e_resp_free(&r);
+    return v;
+}
+
+static void get_status(const char *pq, long status)
+{
+    char url[256];
+    e2e_resp r;
+
+    assert_int_equal(e2e_get(e2e_url(url, sizeof url, g_port, pq), &r), 0);
+    assert_int_equal(r.status, status);
+    e2e_resp_free(&r);
+}
+
+/* Polls until healthz_count() reaches want; returns the last value. */
+static double wait_healthz_count(double want)
+{
+    int64_t deadline = e2e_now_ms() + 10000 * e2e_slowdown();
+    double v;
+
+    while ((v = healthz_count()) < want && e2e_now_ms() < deadline)
+        e2e_sleep_ms(50);
+    return v;
+}
+
+/*
+ * Once the store holds --max-series series, a request that would add a
+ * series of the server's own (a first 404) must not stop the request
+ * counters that already exist from being updated.
+ */
+static void test_full_store_keeps_own_series_updated(void **state)
+{
+    char body[128], url[256];
+    bool refused = false;
+    e2e_resp r;
+    double v;
+
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        get_status("/healthz", 200);
+    v = wait_healthz_count(3);
+    if (v < 3)
+        fail_msg("GET /healthz never counted: %g", v);
+
+    for (int i = 0; i < 100 && !refused; i++) {
+        snprintf(body, sizeof body, "{\"name\":\"full_%d\",\"value\":1}", i);
+        assert_int_equal(
+            e2e_post(e2e_url(url, sizeof url, g_port, "/metrics"), body, &r),
+            0);
+        refused = r.status == 400;
+        e2e_resp_free(&r);
+    }
+    assert_true(refused);
+
+    get_status("/no-such-path", 404); /* a series the store has no room for */
+    for (int i = 0; i < 5; i++)
+        get_status("/healthz", 200);
+    v = wait_healthz_count(8);
+    if (v < 8)
+        fail_msg("the /healthz counter stopped at %g once the store was "
+                 "full (want 8)",
+                 v);
+}
+
 int main(void)
 {
     const struct CMUnitTest wire[] = {
         cmocka_unit_test(test_head_of_streamed_metrics_sends_no_body),
         cmocka_unit_test(test_ambiguous_body_length_is_refused),
     };
+    const struct CMUnitTest full[] = {
+        cmocka_unit_test(test_full_store_keeps_own_series_updated),
+    };
     int failed = 0;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     failed +=
         cmocka_run_group_tests_name("wire", wire, setup_wire, teardown_server);
+    failed +=
+        cmocka_run_group_tests_name("full", full, setup_full, teardown_server);
+    e2e_proc_free_all(NULL);
     curl_global_cleanup();
     return failed != 0 || g_group_failed;
 }
