@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -289,6 +290,64 @@ static void test_ambiguous_body_length_is_refused(void **state)
     assert_int_equal(count_points("smuggle"), 1);
 }
 
+/* A connected socket to the server, or -1. */
+static int connect_server(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(g_port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/*
+ * 2,000 clients that connect and send nothing (or half a request line)
+ * must not keep /healthz from being answered: the server's connection
+ * limit used to be 1,024, past which new clients waited in the backlog
+ * until the idle ones timed out after 30 s.
+ */
+static void test_idle_connections_do_not_block_others(void **state)
+{
+    enum { IDLE = 2000 };
+    static int fds[IDLE];
+    struct rlimit rl;
+    char url[256];
+    e2e_resp r;
+    int n = 0;
+
+    (void)state;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+        (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 4096))
+        skip(); /* neither this binary nor the server could hold them */
+    if (rl.rlim_cur < 4096) {
+        rl.rlim_cur = 4096;
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    }
+    for (; n < IDLE; n++) {
+        fds[n] = connect_server();
+        if (fds[n] < 0)
+            fail_msg("connection %d failed", n);
+        if (n % 2 == 1)
+            assert_true(send(fds[n], "GET /hea", 8, MSG_NOSIGNAL) == 8);
+    }
+    {
+        e2e_req q = {.url = e2e_url(url, sizeof url, g_port, "/healthz"),
+                     .timeout_ms = 10000 * e2e_slowdown()};
+
+        if (e2e_http(&q, &r) != 0)
+            fail_msg("GET /healthz beside %d idle connections: %s", IDLE,
+                     curl_easy_strerror(r.curl_rc));
+        assert_int_equal(r.status, 200);
+        e2e_resp_free(&r);
+    }
+    while (n-- > 0)
+        close(fds[n]);
+}
+
 /* ------------------------------------------------------------ full */
 
 /* The latest value of scoreboard_http_requests_total for GET /healthz
@@ -389,6 +448,7 @@ int main(void)
     const struct CMUnitTest wire[] = {
         cmocka_unit_test(test_head_of_streamed_metrics_sends_no_body),
         cmocka_unit_test(test_ambiguous_body_length_is_refused),
+        cmocka_unit_test(test_idle_connections_do_not_block_others),
     };
     const struct CMUnitTest full[] = {
         cmocka_unit_test(test_full_store_keeps_own_series_updated),
