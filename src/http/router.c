@@ -328,30 +328,38 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, sb_request *rq)
 }
 
 /* Counts the headers that frame a body: [0] Content-Length, [1]
- * Transfer-Encoding. */
+ * Transfer-Encoding, [2] Transfer-Encoding other than plain chunked. */
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind,
                                      const char *key, const char *value)
 {
     unsigned *n = cls;
 
     (void)kind;
-    (void)value;
-    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
         n[0]++;
-    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
         n[1]++;
+        if (value == NULL || strcasecmp(value, "chunked") != 0)
+            n[2]++;
+    }
     return MHD_YES;
 }
 
-/* True when the body's end is ambiguous: MHD reads the first
- * Content-Length, or the chunks, while a proxy in front may read
- * another (request smuggling). */
-static bool framing_ambiguous(struct MHD_Connection *c)
+/* Why the body's end is ambiguous, or NULL. MHD reads the first
+ * Content-Length or Transfer-Encoding, a proxy in front may read another
+ * (request smuggling); and MHD reads a body of any coding but chunked
+ * until the client closes the connection. */
+static const char *framing_problem(struct MHD_Connection *c)
 {
-    unsigned n[2] = {0, 0};
+    unsigned n[3] = {0, 0, 0};
 
     MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, n);
-    return n[0] > 1 || (n[0] > 0 && n[1] > 0);
+    if (n[0] > 1 || n[1] > 1 || (n[0] > 0 && n[1] > 0))
+        return "ambiguous body length: more than one Content-Length or "
+               "Transfer-Encoding, or both";
+    if (n[2] > 0)
+        return "unsupported Transfer-Encoding: only chunked is accepted";
+    return NULL;
 }
 
 /*
@@ -365,16 +373,14 @@ static bool framing_ambiguous(struct MHD_Connection *c)
 static enum MHD_Result first_call(struct MHD_Connection *c, sb_request *rq,
                                   const char *method)
 {
+    const char *framing;
+
     rq->started = true;
     rq->method = sb__method_lookup(method);
     snprintf(rq->method_text, sizeof rq->method_text, "%s",
              method ? method : "");
-    if (framing_ambiguous(c))
-        return sb__respond_error(c, rq, MHD_HTTP_BAD_REQUEST,
-                                 "ambiguous body length: more than one "
-                                 "Content-Length, or Content-Length with "
-                                 "Transfer-Encoding",
-                                 -1);
+    if ((framing = framing_problem(c)) != NULL)
+        return sb__respond_error(c, rq, MHD_HTTP_BAD_REQUEST, framing, -1);
     if (rq->method == SB_METHOD_POST && rq->route == SB_ROUTE_METRICS)
         return post_begin(c, rq);
     return MHD_YES;

@@ -249,9 +249,10 @@ static void test_head_of_streamed_metrics_sends_no_body(void **state)
 }
 
 /*
- * Two Content-Length headers, or Content-Length beside Transfer-Encoding,
- * make the body's end ambiguous (request smuggling through a proxy that
- * reads the other one): refused with a JSON 400, nothing stored.
+ * Two Content-Length or Transfer-Encoding headers, or one of each, make
+ * the body's end ambiguous (request smuggling through a proxy that reads
+ * the other one), and a coding other than chunked leaves it unknown:
+ * refused with a JSON 400 at once, nothing stored.
  */
 static void test_ambiguous_body_length_is_refused(void **state)
 {
@@ -265,6 +266,20 @@ static void test_ambiguous_body_length_is_refused(void **state)
         "{\"name\":\"smuggle\",\"value\":1}\r\n0\r\n\r\n",
         "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
         "Content-Length: 40\r\n\r\n",
+        "POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n1c\r\n"
+        "{\"name\":\"smuggle\",\"value\":1}\r\n0\r\n\r\n",
+        "POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        "Transfer-Encoding: x\r\n\r\n1c\r\n"
+        "{\"name\":\"smuggle\",\"value\":1}\r\n0\r\n\r\n",
+        /* Codings MHD does not decode: it would wait for the client to
+         * close the connection to find the body's end. */
+        "POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, "
+        "chunked\r\n\r\n1c\r\n{\"name\":\"smuggle\",\"value\":1}\r\n0\r\n\r\n",
+        "POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n"
+        "\r\n{\"name\":\"smuggle\",\"value\":1}",
+        "POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n"
+        "\r\n1c\r\n{\"name\":\"smuggle\",\"value\":1}\r\n0\r\n\r\n",
     };
     static const char ok[] =
         "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 28\r\n\r\n"
