@@ -59,6 +59,8 @@ extern const char *const sb__method_names[SB_METHOD_COUNT];
 
 /* Bodies below this many bytes are never compressed. */
 #define SB_GZIP_MIN 1024
+/* Bodies being received at once, in multiples of max_body. */
+#define SB_BODY_BUDGET_BODIES 64
 /* Target size of one streamed chunk of a GET /metrics body. */
 #define SB_STREAM_CHUNK (48 * 1024)
 
@@ -67,6 +69,10 @@ struct sb_server {
     sb_logger log;
     size_t max_body;
     size_t max_query_points;
+    /* Bytes of POST bodies being received, and their cap (a multiple of
+     * max_body): slow uploads on many connections cannot pile up. */
+    _Atomic size_t body_bytes;
+    size_t body_budget;
     char **cors; /* owned copies of the allowed origins */
     size_t ncors;
     bool access_log;
@@ -105,8 +111,10 @@ typedef struct sb_request {
     uint64_t bytes;       /* body bytes produced for the client */
     sb_buf body;          /* POST upload, capped at max_body */
     bool body_too_large;
-    uint64_t discarded; /* upload bytes dropped after the cap */
-    char error[160];    /* the error message sent, for the log line */
+    bool body_busy;      /* refused: body_budget reached (503) */
+    size_t body_counted; /* of body's bytes, counted in srv->body_bytes */
+    uint64_t discarded;  /* upload bytes dropped after the cap */
+    char error[160];     /* the error message sent, for the log line */
 } sb_request;
 
 /* ---------------------------------------------------------- request.c */

@@ -225,6 +225,23 @@ static enum MHD_Result post_begin(struct MHD_Connection *c, sb_request *rq)
     return MHD_YES;
 }
 
+/* Drops the body received so far and gives back its share of the
+ * server's body budget. */
+static void body_drop(sb_request *rq)
+{
+    atomic_fetch_sub(&rq->srv->body_bytes, rq->body_counted);
+    rq->body_counted = 0;
+    sb__buf_free(&rq->body);
+}
+
+static enum MHD_Result busy(struct MHD_Connection *c, sb_request *rq)
+{
+    return sb__respond_error(c, rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+                             "too many request bodies are being received "
+                             "at once; retry later",
+                             -1);
+}
+
 /* Parses and stores the complete body. */
 static enum MHD_Result post_finish(struct MHD_Connection *c, sb_request *rq)
 {
@@ -263,7 +280,7 @@ static enum MHD_Result post_finish(struct MHD_Connection *c, sb_request *rq)
     }
 out:
     sb__parsed_batch_free(&batch);
-    sb__buf_free(&rq->body);
+    body_drop(rq);
     return ret;
 }
 
@@ -275,35 +292,60 @@ static enum MHD_Result discard(sb_request *rq, size_t *size)
     return rq->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
 }
 
+/* Appends one piece to the body within max_body and the server's body
+ * budget; on refusal drops the body and notes why. */
+static int body_append(sb_request *rq, const char *data, size_t size)
+{
+    sb_server *srv = rq->srv;
+    int rc = sb__buf_append(&rq->body, data, size);
+
+    if (rc == 0) {
+        rq->body_counted += size;
+        if (atomic_fetch_add(&srv->body_bytes, size) + size > srv->body_budget)
+            rc = SB_ELIMIT;
+    }
+    if (rc == SB_ELIMIT)
+        rq->body_busy = true;
+    else if (rc == SB_ETOOLARGE)
+        rq->body_too_large = true;
+    if (rc != 0)
+        body_drop(rq);
+    return rc;
+}
+
 /*
- * One piece of a POST body (or, with *size 0, its end). Past max_body
- * the body is dropped and the 413 queued at once when MHD allows it,
- * else at the end; a client pushing far past the cap is cut off instead
- * of read to the end.
+ * One piece of a POST body (or, with *size 0, its end). Past max_body,
+ * or when the bodies being received on all connections reach the
+ * server's budget, the body is dropped and the 413 or 503 queued at once
+ * when MHD allows it, else at the end; a client pushing far past that
+ * is cut off instead of read to the end.
  */
 static enum MHD_Result post_body(struct MHD_Connection *c, sb_request *rq,
                                  const char *data, size_t *size)
 {
-    if (*size == 0)
+    if (*size == 0) {
+        if (rq->body_busy)
+            return busy(c, rq);
         return rq->body_too_large ? too_large(c, rq) : post_finish(c, rq);
-    if (!rq->body_too_large) {
-        int rc = sb__buf_append(&rq->body, data, *size);
+    }
+    if (!rq->body_too_large && !rq->body_busy) {
+        int rc = body_append(rq, data, *size);
 
         if (rc == 0) {
             *size = 0;
             return MHD_YES;
         }
-        if (rc != SB_ETOOLARGE)
+        if (rc != SB_ETOOLARGE && rc != SB_ELIMIT)
             return MHD_NO; /* out of memory: drop the connection */
-        rq->body_too_large = true;
-        sb__buf_free(&rq->body);
         /* Newer MHD versions take a response mid-upload; 0.9.75 refuses
-         * it and the 413 goes out at the end of the body. */
-        (void)too_large(c, rq);
+         * it and the answer goes out at the end of the body. */
+        (void)(rq->body_busy ? busy(c, rq) : too_large(c, rq));
     }
     if (discard(rq, size) == MHD_YES)
         return MHD_YES;
-    rq->status = MHD_HTTP_CONTENT_TOO_LARGE; /* for the log and metrics */
+    /* for the log and metrics */
+    rq->status = rq->body_busy ? MHD_HTTP_SERVICE_UNAVAILABLE
+                               : MHD_HTTP_CONTENT_TOO_LARGE;
     return MHD_NO;
 }
 

@@ -394,6 +394,10 @@ int sb_server_start(sb_store *store, const sb_server_options *opts,
     srv->listen_fd = -1;
     srv->log = (sb_logger){opts->log, opts->log_ud, opts->log_level};
     srv->max_body = opts->max_body;
+    srv->body_budget = opts->max_body > SIZE_MAX / SB_BODY_BUDGET_BODIES
+                           ? SIZE_MAX
+                           : opts->max_body * SB_BODY_BUDGET_BODIES;
+    atomic_init(&srv->body_bytes, 0);
     srv->max_query_points = opts->max_query_points;
     srv->access_log = opts->access_log;
     atomic_init(&srv->stopping, false);

@@ -5,6 +5,7 @@
  *
  * Groups, each with its own server:
  *   wire    defaults minus the process/system collectors
+ *   uploads --max-body 4096
  *   full    --max-series 30, collectors every 100 ms
  * Raw-socket requests are written in one piece and the answer read until
  * the server closes the connection or goes quiet for a while, so a test
@@ -363,6 +364,96 @@ static void test_idle_connections_do_not_block_others(void **state)
         close(fds[n]);
 }
 
+/* ------------------------------------------------------------ uploads */
+
+static int setup_uploads(void **state)
+{
+    static const char *const args[] = {"--no-process", "--no-system",
+                                       "--max-body", "4096", NULL};
+
+    (void)state;
+    return start_server(args);
+}
+
+/* Reads one response's status and body from fd (until quiet or EOF). */
+static int read_status(int fd, char *out, size_t n)
+{
+    size_t got = 0;
+
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        ssize_t r;
+
+        if (got + 1 >= n || poll(&p, 1, 2000 * e2e_slowdown()) <= 0)
+            break;
+        r = recv(fd, out + got, n - got - 1, 0);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        out[got] = '\0';
+        if (strstr(out, "\r\n\r\n") != NULL &&
+            (strstr(out, "204 No Content") != NULL || strchr(out, '}')))
+            break;
+    }
+    out[got] = '\0';
+    return raw_status(out);
+}
+
+/*
+ * Clients that send most of a body and then stall must not make the
+ * server hold max-body bytes for each of up to 16,384 connections: past
+ * 64 bodies' worth (here 64 x 4096 bytes) in progress, an upload is
+ * dropped and answered 503 at its end, and the budget frees again as
+ * uploads end.
+ */
+static void test_stalled_uploads_share_a_budget(void **state)
+{
+    enum { N = 80, BODY = 4096, FIRST = 4000 };
+    static const char point[] = "{\"name\":\"upl\",\"value\":1}";
+    static char body[BODY];
+    char head[128], resp[2048];
+    int fds[N], ok = 0, busy = 0;
+
+    (void)state;
+    memset(body, ' ', sizeof body);
+    memcpy(body, point, sizeof point - 1);
+    snprintf(head, sizeof head,
+             "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+             "\r\n",
+             BODY);
+    for (int i = 0; i < N; i++) {
+        fds[i] = connect_server();
+        assert_true(fds[i] >= 0);
+        assert_true(send(fds[i], head, strlen(head), MSG_NOSIGNAL) ==
+                    (ssize_t)strlen(head));
+        assert_true(send(fds[i], body, FIRST, MSG_NOSIGNAL) == FIRST);
+    }
+    e2e_sleep_ms(1000 * e2e_slowdown()); /* let the server read them all */
+    for (int i = 0; i < N; i++) {
+        int st;
+
+        assert_true(send(fds[i], body + FIRST, BODY - FIRST, MSG_NOSIGNAL) ==
+                    BODY - FIRST);
+        st = read_status(fds[i], resp, sizeof resp);
+        if (st == 204)
+            ok++;
+        else if (st == 503)
+            assert_raw_json_error(resp, 503, "upload past the budget");
+        else
+            fail_msg("upload %d: %.300s", i, resp);
+        busy += st == 503;
+        close(fds[i]);
+    }
+    if (busy == 0)
+        fail_msg("%d stalled uploads of %d bytes were all held at once", N,
+                 FIRST);
+    assert_true(ok >= 1);
+    assert_int_equal(count_points("upl"), (size_t)ok);
+
+    /* Every upload has ended: the whole budget is free again. */
+    post_ok("{\"name\":\"upl_after\",\"value\":1}");
+}
+
 /* ------------------------------------------------------------ full */
 
 /* The latest value of scoreboard_http_requests_total for GET /healthz
@@ -465,6 +556,9 @@ int main(void)
         cmocka_unit_test(test_ambiguous_body_length_is_refused),
         cmocka_unit_test(test_idle_connections_do_not_block_others),
     };
+    const struct CMUnitTest uploads[] = {
+        cmocka_unit_test(test_stalled_uploads_share_a_budget),
+    };
     const struct CMUnitTest full[] = {
         cmocka_unit_test(test_full_store_keeps_own_series_updated),
     };
@@ -473,6 +567,8 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     failed +=
         cmocka_run_group_tests_name("wire", wire, setup_wire, teardown_server);
+    failed += cmocka_run_group_tests_name("uploads", uploads, setup_uploads,
+                                          teardown_server);
     failed +=
         cmocka_run_group_tests_name("full", full, setup_full, teardown_server);
     e2e_proc_free_all(NULL);
