@@ -87,6 +87,15 @@ static bool parse_query(struct MHD_Connection *c, sb_request *rq, int route,
     return false;
 }
 
+/* The 503 of an answer that does not fit the server's answer budget. */
+static enum MHD_Result busy_answers(struct MHD_Connection *c, sb_request *rq)
+{
+    return sb__respond_error(c, rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+                             "too many large answers are being sent at "
+                             "once; retry later",
+                             -1);
+}
+
 static enum MHD_Result get_metrics(struct MHD_Connection *c, sb_request *rq)
 {
     sb_server *srv = rq->srv;
@@ -110,6 +119,10 @@ static enum MHD_Result get_metrics(struct MHD_Connection *c, sb_request *rq)
     }
     if (rc < 0)
         return internal_error(c, rq, rc);
+    if (!sb__answer_take(rq, sb__result_cost(res))) {
+        sb_result_free(res);
+        return busy_answers(c, rq);
+    }
     return sb__respond_points(c, rq, res);
 }
 
@@ -135,6 +148,10 @@ static enum MHD_Result get_series(struct MHD_Connection *c, sb_request *rq)
     if (rc < 0) {
         sb__buf_free(&body);
         return internal_error(c, rq, rc);
+    }
+    if (!sb__answer_take(rq, body.len)) {
+        sb__buf_free(&body);
+        return busy_answers(c, rq);
     }
     return sb__respond_json(c, rq, MHD_HTTP_OK, &body, true);
 }

@@ -398,6 +398,11 @@ int sb_server_start(sb_store *store, const sb_server_options *opts,
                            ? SIZE_MAX
                            : opts->max_body * SB_BODY_BUDGET_BODIES;
     atomic_init(&srv->body_bytes, 0);
+    srv->answer_budget =
+        opts->max_query_points > SIZE_MAX / SB_ANSWER_BUDGET_PER_POINT
+            ? SIZE_MAX
+            : opts->max_query_points * SB_ANSWER_BUDGET_PER_POINT;
+    atomic_init(&srv->answer_bytes, 0);
     srv->max_query_points = opts->max_query_points;
     srv->access_log = opts->access_log;
     atomic_init(&srv->stopping, false);
