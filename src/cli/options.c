@@ -16,6 +16,7 @@
 #include "common/timeparse.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -504,6 +505,17 @@ static int parse_value(const char *s, double *out)
     return 0;
 }
 
+/* Well-formed UTF-8 (jansson refuses to make a string of anything else);
+ * the JSON writer would turn bad bytes into U+FFFD and store a value the
+ * user did not give. */
+static bool utf8_ok(const char *s)
+{
+    json_t *j = json_string(s);
+
+    json_decref(j);
+    return j != NULL;
+}
+
 static int add_label(sb_cli_push *p, const char *arg, char *err, size_t errn)
 {
     char *copy, *eq;
@@ -529,6 +541,8 @@ static int add_label(sb_cli_push *p, const char *arg, char *err, size_t errn)
     if (strlen(eq + 1) > SB_LABEL_VALUE_MAX)
         return fail(err, errn, "label '%.60s' value is over %d bytes", copy,
                     SB_LABEL_VALUE_MAX);
+    if (!utf8_ok(eq + 1))
+        return fail(err, errn, "label '%.60s' value is not valid UTF-8", copy);
     for (size_t i = 0; i + 1 < p->nlabels; i++)
         if (strcmp(p->labels[i].key, copy) == 0)
             return fail(err, errn, "label key '%.60s' is repeated", copy);

@@ -16,6 +16,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* The host part of HOST:PORT (up to the last ':'), copied into out. */
 static void listen_host(const char *listen, char *out, size_t n)
@@ -60,6 +61,22 @@ static void fill_server_options(const sb_cli_serve *o, sb_server_options *so)
     so->log_level = o->log_level;
     so->log = sb_log_stderr;
     so->log_ud = NULL;
+}
+
+/* Raises the soft open-file limit towards the hard one, so the server
+ * can hold its 16,384 connections: the common default of 1024 would stop
+ * it near a thousand idle clients. */
+static void raise_fd_limit(void)
+{
+    rlim_t want = 16384 + 64;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+        want = rl.rlim_max;
+    rl.rlim_cur = want;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 /* Waits for SIGINT or SIGTERM (blocked in every thread). */
@@ -141,6 +158,7 @@ int sb__cli_serve_main(int argc, char *const *argv, char *const *envp)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
 
     code = run(&o, &set);
     sb__cli_serve_free(&o);

@@ -66,15 +66,33 @@ static inline void sb__tick_note(sb_tick_points *tp, int rc)
         tp->err = rc;
 }
 
-/* Writes the gathered points as one batch. Returns the write's error, or
- * else the first error a source noted (0 when all went well). */
+/*
+ * Writes a collector's points as one batch. When the store is full
+ * (--max-series) and the batch would add a series, the points are
+ * written one by one instead, so the series that exist keep being
+ * updated and only the new ones are refused. Returns the batch's error.
+ */
+static inline int sb__collect_write(sb_store *store, const sb_sample *s,
+                                    size_t n)
+{
+    int rc = sb_store_write_batch(store, s, n, NULL);
+
+    if (rc == SB_ELIMIT) {
+        for (size_t i = 0; i < n; i++)
+            (void)sb_store_write(store, &s[i]);
+    }
+    return rc;
+}
+
+/* Writes the gathered points (sb__collect_write). Returns the write's
+ * error, or else the first error a source noted (0 when all went well). */
 static inline int sb__tick_write(const sb_tick_points *tp, sb_store *store)
 {
     int rc;
 
     if (tp->n == 0)
         return tp->err;
-    rc = sb_store_write_batch(store, tp->s, tp->n, NULL);
+    rc = sb__collect_write(store, tp->s, tp->n);
     return rc < 0 ? rc : tp->err;
 }
 

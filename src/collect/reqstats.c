@@ -312,7 +312,7 @@ static int req_collect(void *state, sb_store *store, int64_t now_ns)
     add_routes(&t);
     if (t.n == 0)
         return 0;
-    return sb_store_write_batch(store, t.st->s, t.n, NULL);
+    return sb__collect_write(store, t.st->s, t.n);
 }
 
 static void req_destroy(void *state)

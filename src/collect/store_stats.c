@@ -70,7 +70,7 @@ static int store_collect(void *state, sb_store *store, int64_t now_ns)
          .time_ns = now_ns},
     };
 
-    return sb_store_write_batch(store, s, sizeof s / sizeof s[0], NULL);
+    return sb__collect_write(store, s, sizeof s / sizeof s[0]);
 }
 
 int sb__collector_store(sb_collector *out)

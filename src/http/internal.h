@@ -64,6 +64,13 @@ extern const char *const sb__method_names[SB_METHOD_COUNT];
 
 /* Bodies below this many bytes are never compressed. */
 #define SB_GZIP_MIN 1024
+/* Bodies being received at once, in multiples of max_body. */
+#define SB_BODY_BUDGET_BODIES 64
+/* Bytes GET answers being sent may hold, per point of max_query_points
+ * (256 MB for the default 1,000,000). */
+#define SB_ANSWER_BUDGET_PER_POINT 256
+/* Answers estimated at most this large are outside that budget. */
+#define SB_ANSWER_SMALL (64 * 1024)
 /* Target size of one streamed chunk of a GET /metrics body. */
 #define SB_STREAM_CHUNK (48 * 1024)
 
@@ -74,6 +81,14 @@ struct sb_server {
     size_t max_query_points;
     /* Output values of one GET /api/v1/query. */
     size_t max_query_values;
+    /* Bytes of POST bodies being received, and their cap (a multiple of
+     * max_body): slow uploads on many connections cannot pile up. */
+    _Atomic size_t body_bytes;
+    size_t body_budget;
+    /* Estimated bytes held by GET answers being sent, and their cap
+     * (budget.c). */
+    _Atomic size_t answer_bytes;
+    size_t answer_budget;
     char **cors; /* owned copies of the allowed origins */
     size_t ncors;
     bool access_log;
@@ -118,8 +133,11 @@ typedef struct sb_request {
     uint64_t bytes;       /* body bytes produced for the client */
     sb_buf body;          /* POST upload, capped at max_body */
     bool body_too_large;
-    uint64_t discarded; /* upload bytes dropped after the cap */
-    char error[160];    /* the error message sent, for the log line */
+    bool body_busy;      /* refused: body_budget reached (503) */
+    size_t body_counted; /* of body's bytes, counted in srv->body_bytes */
+    size_t answer_cost;  /* taken from srv->answer_bytes */
+    uint64_t discarded;  /* upload bytes dropped after the cap */
+    char error[160];     /* the error message sent, for the log line */
 } sb_request;
 
 /* ---------------------------------------------------------- request.c */
@@ -128,6 +146,17 @@ void *sb__http_uri_log(void *cls, const char *uri, struct MHD_Connection *c);
 void sb__http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                         enum MHD_RequestTerminationCode toe);
 int64_t sb__mono_now(void);
+
+/* ----------------------------------------------------------- budget.c */
+
+struct sb_result;
+/* Estimated bytes an answer built from res holds while it is sent. */
+size_t sb__result_cost(const struct sb_result *res);
+/* Takes cost from the server's answer budget for rq; false (nothing
+ * taken) when it does not fit. */
+bool sb__answer_take(sb_request *rq, size_t cost);
+/* Gives back what rq took. */
+void sb__answer_give(sb_request *rq);
 
 /* ----------------------------------------------------------- router.c */
 

@@ -179,6 +179,8 @@ void sb__http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         sb__reqstats_record(srv->reqstats, rq->route, rq->method, rq->status,
                             duration);
     log_request(srv, c, rq, toe, duration);
+    atomic_fetch_sub(&srv->body_bytes, rq->body_counted);
+    sb__answer_give(rq);
     sb__buf_free(&rq->body);
     free(rq->uri);
     free(rq);

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *const sb__route_names[SB_ROUTE_COUNT] = {
     "/metrics", "/api/v1/series", "/healthz",       "/api/v1/query",
@@ -129,6 +130,15 @@ static bool prom_query_ok(struct MHD_Connection *c, sb_request *rq,
     return true;
 }
 
+/* The 503 of an answer that does not fit the server's answer budget. */
+static enum MHD_Result busy_answers(struct MHD_Connection *c, sb_request *rq)
+{
+    return sb__respond_error(c, rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+                             "too many large answers are being sent at "
+                             "once; retry later",
+                             -1);
+}
+
 static enum MHD_Result get_metrics(struct MHD_Connection *c, sb_request *rq)
 {
     sb_server *srv = rq->srv;
@@ -159,6 +169,10 @@ static enum MHD_Result get_metrics(struct MHD_Connection *c, sb_request *rq)
     }
     if (rc < 0)
         return internal_error(c, rq, rc);
+    if (!sb__answer_take(rq, sb__result_cost(res))) {
+        sb_result_free(res);
+        return busy_answers(c, rq);
+    }
     if (fmt == SB_FORMAT_PROM)
         return sb__respond_prom(c, rq, res, vary);
     return sb__respond_points(c, rq, res, vary);
@@ -186,6 +200,10 @@ static enum MHD_Result get_series(struct MHD_Connection *c, sb_request *rq)
     if (rc < 0) {
         sb__buf_free(&body);
         return internal_error(c, rq, rc);
+    }
+    if (!sb__answer_take(rq, body.len)) {
+        sb__buf_free(&body);
+        return busy_answers(c, rq);
     }
     return sb__respond_json(c, rq, MHD_HTTP_OK, &body, true);
 }
@@ -276,6 +294,23 @@ static enum MHD_Result post_begin(struct MHD_Connection *c, sb_request *rq)
     return MHD_YES;
 }
 
+/* Drops the body received so far and gives back its share of the
+ * server's body budget. */
+static void body_drop(sb_request *rq)
+{
+    atomic_fetch_sub(&rq->srv->body_bytes, rq->body_counted);
+    rq->body_counted = 0;
+    sb__buf_free(&rq->body);
+}
+
+static enum MHD_Result busy(struct MHD_Connection *c, sb_request *rq)
+{
+    return sb__respond_error(c, rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+                             "too many request bodies are being received "
+                             "at once; retry later",
+                             -1);
+}
+
 /* Parses and stores the complete body. */
 static enum MHD_Result post_finish(struct MHD_Connection *c, sb_request *rq)
 {
@@ -314,7 +349,7 @@ static enum MHD_Result post_finish(struct MHD_Connection *c, sb_request *rq)
     }
 out:
     sb__parsed_batch_free(&batch);
-    sb__buf_free(&rq->body);
+    body_drop(rq);
     return ret;
 }
 
@@ -326,35 +361,60 @@ static enum MHD_Result discard(sb_request *rq, size_t *size)
     return rq->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
 }
 
+/* Appends one piece to the body within max_body and the server's body
+ * budget; on refusal drops the body and notes why. */
+static int body_append(sb_request *rq, const char *data, size_t size)
+{
+    sb_server *srv = rq->srv;
+    int rc = sb__buf_append(&rq->body, data, size);
+
+    if (rc == 0) {
+        rq->body_counted += size;
+        if (atomic_fetch_add(&srv->body_bytes, size) + size > srv->body_budget)
+            rc = SB_ELIMIT;
+    }
+    if (rc == SB_ELIMIT)
+        rq->body_busy = true;
+    else if (rc == SB_ETOOLARGE)
+        rq->body_too_large = true;
+    if (rc != 0)
+        body_drop(rq);
+    return rc;
+}
+
 /*
- * One piece of a POST body (or, with *size 0, its end). Past max_body
- * the body is dropped and the 413 queued at once when MHD allows it,
- * else at the end; a client pushing far past the cap is cut off instead
- * of read to the end.
+ * One piece of a POST body (or, with *size 0, its end). Past max_body,
+ * or when the bodies being received on all connections reach the
+ * server's budget, the body is dropped and the 413 or 503 queued at once
+ * when MHD allows it, else at the end; a client pushing far past that
+ * is cut off instead of read to the end.
  */
 static enum MHD_Result post_body(struct MHD_Connection *c, sb_request *rq,
                                  const char *data, size_t *size)
 {
-    if (*size == 0)
+    if (*size == 0) {
+        if (rq->body_busy)
+            return busy(c, rq);
         return rq->body_too_large ? too_large(c, rq) : post_finish(c, rq);
-    if (!rq->body_too_large) {
-        int rc = sb__buf_append(&rq->body, data, *size);
+    }
+    if (!rq->body_too_large && !rq->body_busy) {
+        int rc = body_append(rq, data, *size);
 
         if (rc == 0) {
             *size = 0;
             return MHD_YES;
         }
-        if (rc != SB_ETOOLARGE)
+        if (rc != SB_ETOOLARGE && rc != SB_ELIMIT)
             return MHD_NO; /* out of memory: drop the connection */
-        rq->body_too_large = true;
-        sb__buf_free(&rq->body);
         /* Newer MHD versions take a response mid-upload; 0.9.75 refuses
-         * it and the 413 goes out at the end of the body. */
-        (void)too_large(c, rq);
+         * it and the answer goes out at the end of the body. */
+        (void)(rq->body_busy ? busy(c, rq) : too_large(c, rq));
     }
     if (discard(rq, size) == MHD_YES)
         return MHD_YES;
-    rq->status = MHD_HTTP_CONTENT_TOO_LARGE; /* for the log and metrics */
+    /* for the log and metrics */
+    rq->status = rq->body_busy ? MHD_HTTP_SERVICE_UNAVAILABLE
+                               : MHD_HTTP_CONTENT_TOO_LARGE;
     return MHD_NO;
 }
 
@@ -384,20 +444,60 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, sb_request *rq)
     }
 }
 
+/* Counts the headers that frame a body: [0] Content-Length, [1]
+ * Transfer-Encoding, [2] Transfer-Encoding other than plain chunked. */
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, const char *value)
+{
+    unsigned *n = cls;
+
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        n[0]++;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        n[1]++;
+        if (value == NULL || strcasecmp(value, "chunked") != 0)
+            n[2]++;
+    }
+    return MHD_YES;
+}
+
+/* Why the body's end is ambiguous, or NULL. MHD reads the first
+ * Content-Length or Transfer-Encoding, a proxy in front may read another
+ * (request smuggling); and MHD reads a body of any coding but chunked
+ * until the client closes the connection. */
+static const char *framing_problem(struct MHD_Connection *c)
+{
+    unsigned n[3] = {0, 0, 0};
+
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, n);
+    if (n[0] > 1 || n[1] > 1 || (n[0] > 0 && n[1] > 0))
+        return "ambiguous body length: more than one Content-Length or "
+               "Transfer-Encoding, or both";
+    if (n[2] > 0)
+        return "unsupported Transfer-Encoding: only chunked is accepted";
+    return NULL;
+}
+
 /*
  * The first call sees only the headers. MHD 0.9.75 closes the connection
  * after any response queued this early (it cannot know the body is
- * empty), so only POST refusals that must not read the body (415, 413 by
- * Content-Length, bad query) are answered here; everything else is
- * answered on the final call and keeps the connection alive.
+ * empty), so only refusals that must not read the body (an ambiguous
+ * body length on any route; for POST 415, 413 by Content-Length, bad
+ * query) are answered here; everything else is answered on the final
+ * call and keeps the connection alive.
  */
 static enum MHD_Result first_call(struct MHD_Connection *c, sb_request *rq,
                                   const char *method)
 {
+    const char *framing;
+
     rq->started = true;
     rq->method = sb__method_lookup(method);
     snprintf(rq->method_text, sizeof rq->method_text, "%s",
              method ? method : "");
+    if ((framing = framing_problem(c)) != NULL)
+        return sb__respond_error(c, rq, MHD_HTTP_BAD_REQUEST, framing, -1);
     if (rq->method == SB_METHOD_POST && rq->route == SB_ROUTE_METRICS)
         return post_begin(c, rq);
     return MHD_YES;

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +35,8 @@
 #define MAX_THREADS       256
 #define LISTEN_BACKLOG    1024
 #define CONN_TIMEOUT_S    30
-#define CONN_LIMIT        1024
+#define CONN_LIMIT_MAX    16384
+#define CONN_FD_RESERVE   64 /* for the rest of the process: /proc, logs */
 #define CONN_MEMORY       (32 * 1024) /* MHD zeroes it per request */
 #define STOP_GRACE_NS     (500 * 1000 * 1000LL)
 #define ERR_LINES_PER_SEC 20
@@ -191,6 +193,28 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /*
+ * Connections MHD may hold at once: CONN_LIMIT_MAX, or fewer when the
+ * open-file limit is lower, so that CONN_FD_RESERVE descriptors stay
+ * free for the collectors' /proc reads. Past the limit MHD stops
+ * accepting; new clients wait in the listen backlog until a connection
+ * closes (idle ones after CONN_TIMEOUT_S).
+ */
+static unsigned conn_limit(unsigned threads)
+{
+    struct rlimit rl;
+    rlim_t n = CONN_LIMIT_MAX;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        n = rl.rlim_cur > 2 * CONN_FD_RESERVE ? rl.rlim_cur - CONN_FD_RESERVE
+                                              : rl.rlim_cur / 2;
+    if (n > CONN_LIMIT_MAX)
+        n = CONN_LIMIT_MAX;
+    if (n < 4 * (rlim_t)threads) /* MHD splits the limit among threads */
+        n = 4 * (rlim_t)threads;
+    return (unsigned)n;
+}
+
+/*
  * Starts MHD on our socket. One thread means no pool: MHD warns about a
  * pool size of 0 or 1, so then the pool option is left out by ending the
  * option list where it would start.
@@ -206,7 +230,7 @@ static int start_mhd(sb_server *srv, unsigned threads)
         flags, 0, NULL, NULL, sb__http_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
+        MHD_OPTION_CONNECTION_LIMIT, conn_limit(threads),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, sb__http_uri_log, srv,
         MHD_OPTION_NOTIFY_COMPLETED, sb__http_completed, srv, pool, threads,
@@ -387,6 +411,15 @@ int sb_server_start(sb_store *store, const sb_server_options *opts,
     srv->listen_fd = -1;
     srv->log = (sb_logger){opts->log, opts->log_ud, opts->log_level};
     srv->max_body = opts->max_body;
+    srv->body_budget = opts->max_body > SIZE_MAX / SB_BODY_BUDGET_BODIES
+                           ? SIZE_MAX
+                           : opts->max_body * SB_BODY_BUDGET_BODIES;
+    atomic_init(&srv->body_bytes, 0);
+    srv->answer_budget =
+        opts->max_query_points > SIZE_MAX / SB_ANSWER_BUDGET_PER_POINT
+            ? SIZE_MAX
+            : opts->max_query_points * SB_ANSWER_BUDGET_PER_POINT;
+    atomic_init(&srv->answer_bytes, 0);
     srv->max_query_points = opts->max_query_points;
     srv->max_query_values = opts->max_query_values;
     srv->access_log = opts->access_log;

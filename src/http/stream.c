@@ -157,6 +157,16 @@ static enum MHD_Result stream_start(struct MHD_Connection *c, sb_request *rq,
         stream_free(st);
         return MHD_NO;
     }
+    /* MHD 0.9.75 sends the chunked body's terminator even for HEAD,
+     * which the client would read as the start of the next response.
+     * In HTTP/1.0-compatible mode the body is not chunked and the
+     * connection closes after the headers. */
+    if (rq->method == SB_METHOD_HEAD &&
+        MHD_set_response_options(r, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT,
+                                 MHD_RO_END) != MHD_YES) {
+        MHD_destroy_response(r);
+        return MHD_NO;
+    }
     return sb__respond(c, rq, MHD_HTTP_OK, r, flags);
 }
 
