@@ -249,6 +249,32 @@ static void claim(sb_prom_enc *e, const sb_prom_line *base, size_t base_len,
     }
 }
 
+/*
+ * Whether a line of the run base+suffix carries a label key. Prometheus'
+ * parsers take a quantile label on any line of a summary family, and an
+ * le label on any line of a histogram family, as a number and drop it:
+ * on a _count or _sum line it breaks the whole exposition (not numeric)
+ * or folds series together, so such a run prevents the family.
+ */
+static bool run_has_key(const sb_prom_enc *e, const sb_prom_line *base,
+                        size_t base_len, const char *suffix, const char *key)
+{
+    char buf[SB_NAME_MAX + 16];
+    size_t n = strlen(suffix), lo, hi;
+
+    if (base_len + n > sizeof buf)
+        return false;
+    memcpy(buf, base->name, base_len);
+    memcpy(buf + base_len, suffix, n);
+    if (!find_run(e, buf, base_len + n, &lo, &hi))
+        return false;
+    for (size_t i = lo; i < hi; i++) {
+        if (label_value(e->lines[i].s, key) != NULL)
+            return true;
+    }
+    return false;
+}
+
 static bool run_all_have(const sb_prom_enc *e, size_t lo, size_t hi,
                          const char *key)
 {
@@ -276,6 +302,9 @@ static void detect_summary(sb_prom_enc *e, size_t lo, size_t hi)
     if (!run_has_suffix(e, x, x->name_len, "_count") &&
         !run_has_suffix(e, x, x->name_len, "_sum"))
         return;
+    if (run_has_key(e, x, x->name_len, "_count", "quantile") ||
+        run_has_key(e, x, x->name_len, "_sum", "quantile"))
+        return;
     claim(e, x, x->name_len, "", T_SUMMARY);
     claim(e, x, x->name_len, "_count", T_SUMMARY);
     claim(e, x, x->name_len, "_sum", T_SUMMARY);
@@ -291,6 +320,9 @@ static void detect_histogram(sb_prom_enc *e, size_t lo, size_t hi)
         return;
     if (!run_has_suffix(e, b, base, "_count") &&
         !run_has_suffix(e, b, base, "_sum"))
+        return;
+    if (run_has_key(e, b, base, "_count", "le") ||
+        run_has_key(e, b, base, "_sum", "le"))
         return;
     claim(e, b, base, "_bucket", T_HISTOGRAM);
     claim(e, b, base, "_count", T_HISTOGRAM);
