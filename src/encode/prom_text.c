@@ -19,6 +19,7 @@
 #include "encode/json.h"
 #include "scoreboard.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -111,11 +112,13 @@ static const char *label_value(const sb_result_series *s, const char *key)
 }
 
 /* A value Go's ParseFloat reads (what Prometheus parsers require of the
- * quantile and le labels). Conservative: decimal forms and the
- * spellings of infinity and NaN. */
+ * quantile and le labels). Conservative: decimal forms within the double
+ * range (ParseFloat refuses "1e500") and the spellings of infinity and
+ * NaN. */
 static bool float_text(const char *v)
 {
     char *end = NULL;
+    double d;
 
     if (v == NULL || v[0] == '\0')
         return false;
@@ -126,8 +129,8 @@ static bool float_text(const char *v)
         if (!strchr("0123456789.eE+-", *p))
             return false;
     }
-    (void)strtod(v, &end);
-    return end != v && *end == '\0';
+    d = strtod(v, &end);
+    return end != v && *end == '\0' && isfinite(d);
 }
 
 /* Labels compared key by key, then value; reserved keys skipped. */

@@ -282,6 +282,27 @@ static void test_prom_text_no_family_when_count_or_sum_has_its_label(void **st)
     /* clang-format on */
 }
 
+/* An le or quantile beyond the double range ("1e500") is no number to
+ * Prometheus' parsers (ParseFloat's range error), so it forms no family. */
+static void test_prom_text_out_of_range_le_is_no_number(void **st)
+{
+    const pt pts[] = {
+        {"b_bucket", "le", "1e500", NULL, NULL, 1, 0},
+        {"b_count", NULL, NULL, NULL, NULL, 1, 0},
+        {"t", "quantile", "-1e999", NULL, NULL, 1, 0},
+        {"t_sum", NULL, NULL, NULL, NULL, 1, 0},
+    };
+
+    (void)st;
+    /* clang-format off */
+    check(pts, 4,
+          HELP("b_bucket") "# TYPE b_bucket gauge\nb_bucket{le=\"1e500\"} 1\n"
+          HELP("b_count") "# TYPE b_count gauge\nb_count 1\n"
+          HELP("t") "# TYPE t gauge\nt{quantile=\"-1e999\"} 1\n"
+          HELP("t_sum") "# TYPE t_sum gauge\nt_sum 1\n");
+    /* clang-format on */
+}
+
 static void test_prom_text_uses_known_help_and_empty_result(void **st)
 {
     const pt pts[] = {
@@ -324,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_prom_text_no_summary_without_quantile_everywhere),
         cmocka_unit_test(
             test_prom_text_no_family_when_count_or_sum_has_its_label),
+        cmocka_unit_test(test_prom_text_out_of_range_le_is_no_number),
         cmocka_unit_test(test_prom_text_uses_known_help_and_empty_result),
         cmocka_unit_test(test_prom_text_sanitize_name),
     };
