@@ -32,6 +32,7 @@
 #define SCRAPE_ACCEPT      "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1"
 #define SELF_SERIES        3
 #define EXTRA_LABELS       2 /* job and instance */
+#define STOP_POLL_MS       50
 
 /* ----------------------------------------------------------- URL check */
 
@@ -360,6 +361,50 @@ static void set_options(CURL *h, const target *t, body_sink *sink,
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, t->owner);
 }
 
+/*
+ * Runs the transfer of h, checking the stop flag at least every
+ * STOP_POLL_MS: curl_easy_perform() waits up to a second between two
+ * calls of the progress callback while a target sends nothing, which
+ * alone could hold a shutdown that long.
+ */
+static CURLcode perform(CURL *h, const struct sb_scraper *s)
+{
+    CURLM *m = curl_multi_init();
+    CURLcode cc = CURLE_OUT_OF_MEMORY;
+    int running = 1;
+
+    if (m == NULL || curl_multi_add_handle(m, h) != CURLM_OK) {
+        curl_multi_cleanup(m);
+        return cc;
+    }
+    while (running) {
+        CURLMcode mc = curl_multi_perform(m, &running);
+
+        if (mc == CURLM_OK && running)
+            mc = curl_multi_poll(m, NULL, 0, STOP_POLL_MS, NULL);
+        if (mc != CURLM_OK) {
+            cc = CURLE_RECV_ERROR;
+            break;
+        }
+        if (running && atomic_load(&s->stop)) {
+            cc = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+    }
+    if (!running) {
+        CURLMsg *msg;
+        int left;
+
+        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            if (msg->msg == CURLMSG_DONE)
+                cc = msg->data.result;
+        }
+    }
+    curl_multi_remove_handle(m, h);
+    curl_multi_cleanup(m);
+    return cc;
+}
+
 /* GETs the target into sink. 0, or <0 with err set. */
 static int fetch(const target *t, body_sink *sink, char *err, size_t errn)
 {
@@ -374,7 +419,7 @@ static int fetch(const target *t, body_sink *sink, char *err, size_t errn)
         goto out;
     }
     set_options(h, t, sink, hdrs);
-    cc = curl_easy_perform(h);
+    cc = perform(h, t->owner);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (sink->too_large)
         snprintf(err, errn, "body larger than %u bytes", SB_SCRAPE_BODY_MAX);
