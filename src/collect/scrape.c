@@ -33,6 +33,7 @@
 #define SELF_SERIES        3
 #define EXTRA_LABELS       2 /* job and instance */
 #define STOP_POLL_MS       50
+#define CHANGES_PER_MINUTE 10 /* logged changes of a target's state */
 
 /* ----------------------------------------------------------- URL check */
 
@@ -286,8 +287,9 @@ typedef struct target {
     int64_t interval_ns;
     pthread_t thread;
     bool started;
-    int last_up; /* -1 before the first scrape */
-    sb_ratelimit rl;
+    int last_up;          /* -1 before the first scrape */
+    sb_ratelimit rl;      /* failure lines: one a minute */
+    sb_ratelimit changes; /* lines on a change of state: 10 a minute */
 } target;
 
 struct sb_scraper {
@@ -447,15 +449,20 @@ static void write_down(const target *t, int64_t now_ns)
 static void report(target *t, bool up, size_t nsamples, const char *why)
 {
     const sb_logger *lg = &t->owner->log;
-    uint64_t suppressed = 0;
+    uint64_t suppressed = 0, flaps = 0;
     char u[400], w[300];
+    bool change = t->last_up != (up ? 1 : 0), failure_allowed;
+    int64_t now = sb_time_now();
 
+    /* A change of state is logged, at most CHANGES_PER_MINUTE of them so
+     * a flapping target cannot flood the log; a failure is logged at
+     * most once a minute besides (a change to failed uses that up). */
+    change = change && sb__ratelimit_allow(&t->changes, now, &flaps);
     sb__log_quote(t->url, u, sizeof u);
-    if (up && t->last_up != 1)
+    if (up && change)
         SB_LOG(lg, SB_LOG_INFO, "scrape_up url=%s samples=%zu", u, nsamples);
-    /* A change to failed is always logged (and uses up the window). */
-    if (!up && (sb__ratelimit_allow(&t->rl, sb_time_now(), &suppressed) ||
-                t->last_up != 0))
+    failure_allowed = !up && sb__ratelimit_allow(&t->rl, now, &suppressed);
+    if (!up && (failure_allowed || change))
         SB_LOG(lg, SB_LOG_WARN,
                "scrape_failed url=%s reason=%s suppressed=%llu", u,
                sb__log_quote(why, w, sizeof w), (unsigned long long)suppressed);
@@ -522,6 +529,7 @@ static int init_target(target *t, struct sb_scraper *s,
     t->owner = s;
     t->last_up = -1;
     sb__ratelimit_init(&t->rl, 1, LOG_WINDOW_NS);
+    sb__ratelimit_init(&t->changes, CHANGES_PER_MINUTE, LOG_WINDOW_NS);
     rc = sb__scrape_url_check(src->url, t->instance, sizeof t->instance,
                               &reason);
     if (rc == 0 && src->interval_ns != 0 &&
