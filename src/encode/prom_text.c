@@ -111,16 +111,19 @@ static const char *label_value(const sb_result_series *s, const char *key)
     return NULL;
 }
 
+/* Longest number text scoreboard's scrape parser reads (prom_parse.c). */
+#define FLOAT_TEXT_MAX 63
+
 /* A value Go's ParseFloat reads (what Prometheus parsers require of the
  * quantile and le labels). Conservative: decimal forms within the double
  * range (ParseFloat refuses "1e500") and the spellings of infinity and
- * NaN. */
+ * NaN, at most FLOAT_TEXT_MAX bytes (so scoreboard reads it too). */
 static bool float_text(const char *v)
 {
     char *end = NULL;
     double d;
 
-    if (v == NULL || v[0] == '\0')
+    if (v == NULL || v[0] == '\0' || strlen(v) > FLOAT_TEXT_MAX)
         return false;
     if (strcmp(v, "NaN") == 0 || strcmp(v, "+Inf") == 0 ||
         strcmp(v, "-Inf") == 0 || strcmp(v, "Inf") == 0)

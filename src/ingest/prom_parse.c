@@ -145,7 +145,7 @@ static bool word_is(const char *t, size_t n, const char *w)
  * (nan without one); '_' digit separators are not accepted. */
 static bool parse_value(const char *t, size_t n, double *out)
 {
-    char buf[64];
+    char buf[64]; /* 63 characters at most: prom_text.c relies on it */
     const char *s = t;
     size_t k = n;
     char *end = NULL;

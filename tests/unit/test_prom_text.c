@@ -303,6 +303,29 @@ static void test_prom_text_out_of_range_le_is_no_number(void **st)
     /* clang-format on */
 }
 
+/* An le of 64 characters or more is a number to Go but not to
+ * scoreboard's own scrape parser (which reads numbers of at most 63):
+ * no family, so scoreboard can always scrape its own exposition. */
+static void test_prom_text_overlong_le_is_no_number(void **st)
+{
+#define LONG_LE                                                                \
+    "0.77777777777777777777777777777777777777777777777777777777777705"
+    const pt pts[] = {
+        {"c_bucket", "le", LONG_LE, NULL, NULL, 1, 0},
+        {"c_count", NULL, NULL, NULL, NULL, 1, 0},
+    };
+
+    (void)st;
+    assert_int_equal(strlen(LONG_LE), 64);
+    /* clang-format off */
+    check(pts, 2,
+          HELP("c_bucket") "# TYPE c_bucket gauge\n"
+          "c_bucket{le=\"" LONG_LE "\"} 1\n"
+          HELP("c_count") "# TYPE c_count gauge\nc_count 1\n");
+    /* clang-format on */
+#undef LONG_LE
+}
+
 static void test_prom_text_uses_known_help_and_empty_result(void **st)
 {
     const pt pts[] = {
@@ -346,6 +369,7 @@ int main(void)
         cmocka_unit_test(
             test_prom_text_no_family_when_count_or_sum_has_its_label),
         cmocka_unit_test(test_prom_text_out_of_range_le_is_no_number),
+        cmocka_unit_test(test_prom_text_overlong_le_is_no_number),
         cmocka_unit_test(test_prom_text_uses_known_help_and_empty_result),
         cmocka_unit_test(test_prom_text_sanitize_name),
     };
