@@ -32,6 +32,8 @@
 #define SCRAPE_ACCEPT      "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1"
 #define SELF_SERIES        3
 #define EXTRA_LABELS       2 /* job and instance */
+#define STOP_POLL_MS       50
+#define CHANGES_PER_MINUTE 10 /* logged changes of a target's state */
 
 /* ----------------------------------------------------------- URL check */
 
@@ -285,8 +287,9 @@ typedef struct target {
     int64_t interval_ns;
     pthread_t thread;
     bool started;
-    int last_up; /* -1 before the first scrape */
-    sb_ratelimit rl;
+    int last_up;          /* -1 before the first scrape */
+    sb_ratelimit rl;      /* failure lines: one a minute */
+    sb_ratelimit changes; /* lines on a change of state: 10 a minute */
 } target;
 
 struct sb_scraper {
@@ -360,6 +363,50 @@ static void set_options(CURL *h, const target *t, body_sink *sink,
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, t->owner);
 }
 
+/*
+ * Runs the transfer of h, checking the stop flag at least every
+ * STOP_POLL_MS: curl_easy_perform() waits up to a second between two
+ * calls of the progress callback while a target sends nothing, which
+ * alone could hold a shutdown that long.
+ */
+static CURLcode perform(CURL *h, const struct sb_scraper *s)
+{
+    CURLM *m = curl_multi_init();
+    CURLcode cc = CURLE_OUT_OF_MEMORY;
+    int running = 1;
+
+    if (m == NULL || curl_multi_add_handle(m, h) != CURLM_OK) {
+        curl_multi_cleanup(m);
+        return cc;
+    }
+    while (running) {
+        CURLMcode mc = curl_multi_perform(m, &running);
+
+        if (mc == CURLM_OK && running)
+            mc = curl_multi_poll(m, NULL, 0, STOP_POLL_MS, NULL);
+        if (mc != CURLM_OK) {
+            cc = CURLE_RECV_ERROR;
+            break;
+        }
+        if (running && atomic_load(&s->stop)) {
+            cc = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+    }
+    if (!running) {
+        CURLMsg *msg;
+        int left;
+
+        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            if (msg->msg == CURLMSG_DONE)
+                cc = msg->data.result;
+        }
+    }
+    curl_multi_remove_handle(m, h);
+    curl_multi_cleanup(m);
+    return cc;
+}
+
 /* GETs the target into sink. 0, or <0 with err set. */
 static int fetch(const target *t, body_sink *sink, char *err, size_t errn)
 {
@@ -374,7 +421,7 @@ static int fetch(const target *t, body_sink *sink, char *err, size_t errn)
         goto out;
     }
     set_options(h, t, sink, hdrs);
-    cc = curl_easy_perform(h);
+    cc = perform(h, t->owner);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (sink->too_large)
         snprintf(err, errn, "body larger than %u bytes", SB_SCRAPE_BODY_MAX);
@@ -402,15 +449,20 @@ static void write_down(const target *t, int64_t now_ns)
 static void report(target *t, bool up, size_t nsamples, const char *why)
 {
     const sb_logger *lg = &t->owner->log;
-    uint64_t suppressed = 0;
+    uint64_t suppressed = 0, flaps = 0;
     char u[400], w[300];
+    bool change = t->last_up != (up ? 1 : 0), failure_allowed;
+    int64_t now = sb_time_now();
 
+    /* A change of state is logged, at most CHANGES_PER_MINUTE of them so
+     * a flapping target cannot flood the log; a failure is logged at
+     * most once a minute besides (a change to failed uses that up). */
+    change = change && sb__ratelimit_allow(&t->changes, now, &flaps);
     sb__log_quote(t->url, u, sizeof u);
-    if (up && t->last_up != 1)
+    if (up && change)
         SB_LOG(lg, SB_LOG_INFO, "scrape_up url=%s samples=%zu", u, nsamples);
-    /* A change to failed is always logged (and uses up the window). */
-    if (!up && (sb__ratelimit_allow(&t->rl, sb_time_now(), &suppressed) ||
-                t->last_up != 0))
+    failure_allowed = !up && sb__ratelimit_allow(&t->rl, now, &suppressed);
+    if (!up && (failure_allowed || change))
         SB_LOG(lg, SB_LOG_WARN,
                "scrape_failed url=%s reason=%s suppressed=%llu", u,
                sb__log_quote(why, w, sizeof w), (unsigned long long)suppressed);
@@ -477,6 +529,7 @@ static int init_target(target *t, struct sb_scraper *s,
     t->owner = s;
     t->last_up = -1;
     sb__ratelimit_init(&t->rl, 1, LOG_WINDOW_NS);
+    sb__ratelimit_init(&t->changes, CHANGES_PER_MINUTE, LOG_WINDOW_NS);
     rc = sb__scrape_url_check(src->url, t->instance, sizeof t->instance,
                               &reason);
     if (rc == 0 && src->interval_ns != 0 &&

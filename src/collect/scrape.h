@@ -2,14 +2,15 @@
  * scrape.h - pulling Prometheus targets into the store (--scrape).
  *
  * One thread per target: scrape, store, sleep until the next interval
- * (or until stopped: sb__scraper_stop() wakes every thread at once and
- * aborts transfers in flight through libcurl's progress callback, then
- * joins them). A scrape is one HTTP GET with a connect timeout, a total
- * timeout (the interval, at most 10 s) and a cap on the decompressed body
- * (SB_SCRAPE_BODY_MAX); its samples are written as one atomic batch with
- * the self series, or, when anything fails, only `up 0` is written and
- * the reason logged (at most once a minute per target, plus every change
- * of state).
+ * (or until stopped: sb__scraper_stop() wakes every thread at once;
+ * a transfer in flight sees the stop flag within 50 ms, as it runs on a
+ * libcurl multi handle polled in short steps, and is aborted; then the
+ * threads are joined). A scrape is one HTTP GET with a connect timeout,
+ * a total timeout (the interval, at most 10 s) and a cap on the
+ * decompressed body (SB_SCRAPE_BODY_MAX); its samples are written as one
+ * atomic batch with the self series, or, when anything fails, only
+ * `up 0` is written and the reason logged (at most once a minute per
+ * target, plus changes of state, at most 10 a minute).
  */
 #ifndef SB_COLLECT_SCRAPE_H
 #define SB_COLLECT_SCRAPE_H

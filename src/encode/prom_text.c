@@ -19,6 +19,7 @@
 #include "encode/json.h"
 #include "scoreboard.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -110,14 +111,19 @@ static const char *label_value(const sb_result_series *s, const char *key)
     return NULL;
 }
 
+/* Longest number text scoreboard's scrape parser reads (prom_parse.c). */
+#define FLOAT_TEXT_MAX 63
+
 /* A value Go's ParseFloat reads (what Prometheus parsers require of the
- * quantile and le labels). Conservative: decimal forms and the
- * spellings of infinity and NaN. */
+ * quantile and le labels). Conservative: decimal forms within the double
+ * range (ParseFloat refuses "1e500") and the spellings of infinity and
+ * NaN, at most FLOAT_TEXT_MAX bytes (so scoreboard reads it too). */
 static bool float_text(const char *v)
 {
     char *end = NULL;
+    double d;
 
-    if (v == NULL || v[0] == '\0')
+    if (v == NULL || v[0] == '\0' || strlen(v) > FLOAT_TEXT_MAX)
         return false;
     if (strcmp(v, "NaN") == 0 || strcmp(v, "+Inf") == 0 ||
         strcmp(v, "-Inf") == 0 || strcmp(v, "Inf") == 0)
@@ -126,8 +132,8 @@ static bool float_text(const char *v)
         if (!strchr("0123456789.eE+-", *p))
             return false;
     }
-    (void)strtod(v, &end);
-    return end != v && *end == '\0';
+    d = strtod(v, &end);
+    return end != v && *end == '\0' && isfinite(d);
 }
 
 /* Labels compared key by key, then value; reserved keys skipped. */
@@ -249,6 +255,32 @@ static void claim(sb_prom_enc *e, const sb_prom_line *base, size_t base_len,
     }
 }
 
+/*
+ * Whether a line of the run base+suffix carries a label key. Prometheus'
+ * parsers take a quantile label on any line of a summary family, and an
+ * le label on any line of a histogram family, as a number and drop it:
+ * on a _count or _sum line it breaks the whole exposition (not numeric)
+ * or folds series together, so such a run prevents the family.
+ */
+static bool run_has_key(const sb_prom_enc *e, const sb_prom_line *base,
+                        size_t base_len, const char *suffix, const char *key)
+{
+    char buf[SB_NAME_MAX + 16];
+    size_t n = strlen(suffix), lo, hi;
+
+    if (base_len + n > sizeof buf)
+        return false;
+    memcpy(buf, base->name, base_len);
+    memcpy(buf + base_len, suffix, n);
+    if (!find_run(e, buf, base_len + n, &lo, &hi))
+        return false;
+    for (size_t i = lo; i < hi; i++) {
+        if (label_value(e->lines[i].s, key) != NULL)
+            return true;
+    }
+    return false;
+}
+
 static bool run_all_have(const sb_prom_enc *e, size_t lo, size_t hi,
                          const char *key)
 {
@@ -276,6 +308,9 @@ static void detect_summary(sb_prom_enc *e, size_t lo, size_t hi)
     if (!run_has_suffix(e, x, x->name_len, "_count") &&
         !run_has_suffix(e, x, x->name_len, "_sum"))
         return;
+    if (run_has_key(e, x, x->name_len, "_count", "quantile") ||
+        run_has_key(e, x, x->name_len, "_sum", "quantile"))
+        return;
     claim(e, x, x->name_len, "", T_SUMMARY);
     claim(e, x, x->name_len, "_count", T_SUMMARY);
     claim(e, x, x->name_len, "_sum", T_SUMMARY);
@@ -291,6 +326,9 @@ static void detect_histogram(sb_prom_enc *e, size_t lo, size_t hi)
         return;
     if (!run_has_suffix(e, b, base, "_count") &&
         !run_has_suffix(e, b, base, "_sum"))
+        return;
+    if (run_has_key(e, b, base, "_count", "le") ||
+        run_has_key(e, b, base, "_sum", "le"))
         return;
     claim(e, b, base, "_bucket", T_HISTOGRAM);
     claim(e, b, base, "_count", T_HISTOGRAM);

@@ -15,8 +15,10 @@
  *   # TYPE line. X is a summary when every series named X carries a
  *   numeric "quantile" label and X_count or X_sum exists (those join the
  *   family); X is a histogram when no series is named X, every X_bucket
- *   carries a numeric "le" label and X_count or X_sum exists. Otherwise
- *   a name ending in "_total" is a counter and anything else a gauge.
+ *   carries a numeric "le" label and X_count or X_sum exists; neither
+ *   when an X_count or X_sum series carries the quantile / le label.
+ *   Otherwise a name ending in "_total" is a counter, anything else a
+ *   gauge.
  * - values: shortest round-trip decimal, NaN, +Inf, -Inf; label values
  *   escape backslash, double quote and newline.
  */

@@ -145,7 +145,7 @@ static bool word_is(const char *t, size_t n, const char *w)
  * (nan without one); '_' digit separators are not accepted. */
 static bool parse_value(const char *t, size_t n, double *out)
 {
-    char buf[64];
+    char buf[64]; /* 63 characters at most: prom_text.c relies on it */
     const char *s = t;
     size_t k = n;
     char *end = NULL;
@@ -476,11 +476,20 @@ static int classify(sb_prom_parser *p, sb_prom_item *it)
         need = "le";
     if (f->type == SB_PROM_SUMMARY && strcmp(it->name, f->name) == 0)
         need = "quantile";
-    if (need == NULL)
-        return 0;
-    v = label_of(it, need);
-    if (v == NULL || !parse_value(v, strlen(v), &d))
-        return fail(p, SB_EINVAL, "%s needs a numeric %s label", it->name,
+    if (need != NULL) {
+        v = label_of(it, need);
+        if (v == NULL || !parse_value(v, strlen(v), &d))
+            return fail(p, SB_EINVAL, "%s needs a numeric %s label", it->name,
+                        need);
+    }
+    /* Like Prometheus' parser, an le (quantile) label on any line of a
+     * histogram (summary) family must be a number too. */
+    need = f->type == SB_PROM_HISTOGRAM ? "le"
+           : f->type == SB_PROM_SUMMARY ? "quantile"
+                                        : NULL;
+    v = need != NULL ? label_of(it, need) : NULL;
+    if (v != NULL && !parse_value(v, strlen(v), &d))
+        return fail(p, SB_EINVAL, "%s has a non-numeric %s label", it->name,
                     need);
     return 0;
 }

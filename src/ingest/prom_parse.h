@@ -24,8 +24,10 @@
  * else for X_count or X_sum to a summary or histogram family X, for
  * X_bucket to a histogram family X (which needs a numeric le label); any
  * other sample creates an untyped family of its own name. A sample named
- * X of a summary X needs a numeric quantile label. A second HELP or TYPE
- * line for a family, or a TYPE line after its samples, is an error.
+ * X of a summary X needs a numeric quantile label; an le (quantile)
+ * label on any line of a histogram (summary) family must be numeric. A
+ * second HELP or TYPE line for a family, or a TYPE line after its
+ * samples, is an error.
  *
  * Every error names the line and the reason; the caller is expected to
  * drop the whole input.

@@ -90,14 +90,16 @@ static char *put_text(sb_statsd_line *out, const char *s, size_t n)
 /*
  * Copies s into out->text mapped to a charset: letters, digits and '_'
  * always kept, '.' and '-' kept when keep_dot_dash, every other byte
- * replaced by '_'; a leading character that may not start an identifier
- * gets a '_' in front. Non-ASCII bytes refuse (return NULL) when
- * ascii_only. max bounds the result's length.
+ * replaced by '_'; a kept leading character that may not start an
+ * identifier (a digit, '.' or '-') gets a '_' in front (a byte mapped to
+ * '_' needs none). Non-ASCII bytes refuse (return NULL) when
+ * keep_dot_dash. max bounds the result's length.
  */
 static const char *sanitise(sb_statsd_line *out, span s, bool keep_dot_dash,
                             size_t max, const char **reason)
 {
-    bool prefix = !is_alpha((unsigned char)s.p[0]) && s.p[0] != '_';
+    unsigned char c0 = (unsigned char)s.p[0];
+    bool prefix = is_digit(c0) || (keep_dot_dash && (c0 == '.' || c0 == '-'));
     size_t n = s.n + (prefix ? 1 : 0);
     char *dst;
 

@@ -24,10 +24,18 @@ for tool in prometheus promtool prometheus-node-exporter curl; do
 done
 
 tmp=$(mktemp -d)
-pids=()
+# The starters run in $(...) subshells, so they record the process ids
+# in a file (a variable set there would be lost and the processes leak).
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	local p i
+	[ -f "$tmp/pids" ] || { rm -rf "$tmp"; return; }
+	while read -r p; do kill "$p" 2>/dev/null || true; done <"$tmp/pids"
+	while read -r p; do # not our children: poll, at most 10 s each
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+	done <"$tmp/pids"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -58,7 +66,7 @@ start_scoreboard() {
 	shift
 	"$sb" serve --listen 127.0.0.1:0 --interval 1s "$@" \
 		>"$tmp/$name.log" 2>&1 &
-	pids+=($!)
+	echo $! >>"$tmp/pids"
 	for ((i = 0; i < 100; i++)); do
 		port=$(sed -n 's/.*listening address=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
 			"$tmp/$name.log" | head -n 1)
@@ -83,7 +91,7 @@ start_on_port() {
 		pid=$!
 		for ((i = 0; i < 600; i++)); do # 60 s
 			if curl -fsS -o /dev/null "http://127.0.0.1:$port$check" 2>/dev/null; then
-				pids+=("$pid")
+				echo "$pid" >>"$tmp/pids"
 				echo "$port"
 				return 0
 			fi

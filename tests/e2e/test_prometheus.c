@@ -18,7 +18,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +337,120 @@ static void test_scrape_of_a_stalled_target_stops_on_sigterm(void **state)
     close(fd);
 }
 
+/* A target answering 200 and 500 by turns, one connection at a time. */
+typedef struct flapper {
+    int fd;
+    atomic_bool stop;
+    pthread_t thread;
+} flapper;
+
+static void *flapper_main(void *arg)
+{
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n"
+                             "Connection: close\r\n\r\nf 1\n";
+    static const char bad[] = "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n"
+                              "Connection: close\r\n\r\n";
+    flapper *f = arg;
+    unsigned n = 0;
+
+    while (!atomic_load(&f->stop)) {
+        char req[4096];
+        int c = accept(f->fd, NULL, NULL);
+
+        if (c < 0)
+            continue;
+        (void)read(c, req, sizeof req); /* the request fits one read */
+        if (n++ % 2 == 0)
+            (void)write(c, ok, sizeof ok - 1);
+        else
+            (void)write(c, bad, sizeof bad - 1);
+        close(c);
+    }
+    return NULL;
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* The points of up{job="flap"} the scraper holds (0 when unknown). */
+static long up_points(uint16_t port)
+{
+    char url[256];
+    const char *p;
+    e2e_resp r;
+    long n = 0;
+
+    if (e2e_get(e2e_url(url, sizeof url, port,
+                        "/api/v1/series?name=up&match=job%3Dflap"),
+                &r) == 0 &&
+        r.status == 200 && (p = strstr(r.body, "\"points\":")) != NULL)
+        n = strtol(p + strlen("\"points\":"), NULL, 10);
+    e2e_resp_free(&r);
+    return n;
+}
+
+/* A target that is up and down by turns changes state at every scrape:
+ * the log lines about it stay rate-limited (at most 10 changes a minute
+ * are logged, and one failure a minute besides). */
+static void test_flapping_target_does_not_flood_the_log(void **state)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t len = sizeof sa;
+    flapper f = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
+    char target[128], *err;
+    const char *args[] = {"--no-process", "--no-system", "--scrape", target,
+                          NULL};
+    e2e_proc *scraper;
+    int status = 0;
+    long points = 0;
+    int64_t start = e2e_now_ms();
+    size_t windows; /* minutes of rate limit the run spanned */
+
+    (void)state;
+    assert_true(f.fd >= 0);
+    atomic_init(&f.stop, false);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(f.fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(f.fd, 8), 0);
+    assert_int_equal(getsockname(f.fd, (struct sockaddr *)&sa, &len), 0);
+    assert_int_equal(pthread_create(&f.thread, NULL, flapper_main, &f), 0);
+    snprintf(target, sizeof target, "http://127.0.0.1:%u/metrics,100ms,flap",
+             (unsigned)ntohs(sa.sin_port));
+    scraper = e2e_server_start(args);
+    assert_non_null(scraper);
+    /* 40 scrapes: 40 changes of state. */
+    for (int i = 0; i < 600 * e2e_slowdown() && points < 40; i++) {
+        e2e_sleep_ms(100);
+        points = up_points(e2e_proc_port(scraper));
+    }
+    assert_true(points >= 40);
+    assert_int_equal(
+        e2e_proc_stop(scraper, SIGTERM, 10000 * e2e_slowdown(), &status, NULL),
+        0);
+    windows = (size_t)((e2e_now_ms() - start) / 60000) + 1;
+    err = e2e_proc_stderr(scraper);
+    assert_non_null(err);
+    if (count_of(err, "scrape_failed") > 11 * windows ||
+        count_of(err, "scrape_up") > 10 * windows)
+        fail_msg("%zu scrape_failed and %zu scrape_up lines for %ld scrapes",
+                 count_of(err, "scrape_failed"), count_of(err, "scrape_up"),
+                 points);
+    assert_true(count_of(err, "scrape_failed") >= 1);
+    assert_true(count_of(err, "scrape_up") >= 1);
+    free(err);
+    e2e_proc_free(scraper);
+    atomic_store(&f.stop, true);
+    shutdown(f.fd, SHUT_RDWR);
+    pthread_join(f.thread, NULL);
+    close(f.fd);
+}
+
 static void test_bad_scrape_flags_are_usage_errors(void **state)
 {
     static const char *const bad[] = {
@@ -374,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_prometheus_body_is_gzipped_when_accepted),
         cmocka_unit_test(test_scrape_pulls_another_scoreboard),
         cmocka_unit_test(test_scrape_of_a_stalled_target_stops_on_sigterm),
+        cmocka_unit_test(test_flapping_target_does_not_flood_the_log),
         cmocka_unit_test(test_bad_scrape_flags_are_usage_errors),
     };
 

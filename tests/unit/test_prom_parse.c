@@ -125,6 +125,9 @@ static void test_prom_parse_accepts_every_construct(void **st)
          "T h 3\nS x{} 1 0\nS h_bucket{le=1} 1 3\n"},
         {"a_count 1\n# TYPE a summary\na_count 2",
          "S a_count{} 1 0\nT a 4\nS a_count{} 2 0\n"},
+        /* A numeric le (quantile) on another line of the family is
+         * accepted, as by Prometheus' parser. */
+        {"# TYPE h histogram\nh_sum{le=\"1\"} 1", "T h 3\nS h_sum{le=1} 1 3\n"},
     };
     char out[1024];
 
@@ -199,6 +202,14 @@ static void test_prom_parse_rejects_malformed_lines(void **st)
          "line 3: h_bucket needs a numeric le label"},
         {"# TYPE s summary\ns 1", SB_EINVAL,
          "line 2: s needs a numeric quantile label"},
+        /* As Prometheus' parser: the le (quantile) label is read as a
+         * number on every line of a histogram (summary) family. */
+        {"# TYPE h histogram\nh_sum{le=\"zz\"} 1", SB_EINVAL,
+         "line 2: h_sum has a non-numeric le label"},
+        {"# TYPE h histogram\nh_count{le=\"\"} 1", SB_EINVAL,
+         "line 2: h_count has a non-numeric le label"},
+        {"# TYPE s summary\ns_count{quantile=\"x\"} 1", SB_EINVAL,
+         "line 2: s_count has a non-numeric quantile label"},
     };
     sb_prom_parser p;
 

@@ -248,6 +248,84 @@ static void test_prom_text_no_summary_without_quantile_everywhere(void **st)
     /* clang-format on */
 }
 
+/* Prometheus' parsers read a quantile label on any line of a summary
+ * family, and an le label on any line of a histogram family, as a number
+ * and drop it: a _count or _sum series carrying one (numeric or not)
+ * would make the whole exposition unreadable (promtool: "expected float
+ * as value for 'le' label") or fold series together, so no such family
+ * is formed and every name stays a gauge of its own. */
+static void test_prom_text_no_family_when_count_or_sum_has_its_label(void **st)
+{
+    const pt pts[] = {
+        {"q", "quantile", "0.5", NULL, NULL, 1, 0},
+        {"q_count", "quantile", "abc", NULL, NULL, 2, 0},
+        {"r", "quantile", "0.5", NULL, NULL, 1, 0},
+        {"r_sum", "quantile", "0.5", NULL, NULL, 2, 0},
+        {"h_bucket", "le", "1", NULL, NULL, 1, 0},
+        {"h_sum", "le", "zz", NULL, NULL, 3, 0},
+        {"g_bucket", "le", "1", NULL, NULL, 1, 0},
+        {"g_count", "le", "1", NULL, NULL, 1, 0},
+    };
+
+    (void)st;
+    /* clang-format off */
+    check(pts, 8,
+          HELP("g_bucket") "# TYPE g_bucket gauge\ng_bucket{le=\"1\"} 1\n"
+          HELP("g_count") "# TYPE g_count gauge\ng_count{le=\"1\"} 1\n"
+          HELP("h_bucket") "# TYPE h_bucket gauge\nh_bucket{le=\"1\"} 1\n"
+          HELP("h_sum") "# TYPE h_sum gauge\nh_sum{le=\"zz\"} 3\n"
+          HELP("q") "# TYPE q gauge\nq{quantile=\"0.5\"} 1\n"
+          HELP("q_count") "# TYPE q_count gauge\n"
+          "q_count{quantile=\"abc\"} 2\n"
+          HELP("r") "# TYPE r gauge\nr{quantile=\"0.5\"} 1\n"
+          HELP("r_sum") "# TYPE r_sum gauge\nr_sum{quantile=\"0.5\"} 2\n");
+    /* clang-format on */
+}
+
+/* An le or quantile beyond the double range ("1e500") is no number to
+ * Prometheus' parsers (ParseFloat's range error), so it forms no family. */
+static void test_prom_text_out_of_range_le_is_no_number(void **st)
+{
+    const pt pts[] = {
+        {"b_bucket", "le", "1e500", NULL, NULL, 1, 0},
+        {"b_count", NULL, NULL, NULL, NULL, 1, 0},
+        {"t", "quantile", "-1e999", NULL, NULL, 1, 0},
+        {"t_sum", NULL, NULL, NULL, NULL, 1, 0},
+    };
+
+    (void)st;
+    /* clang-format off */
+    check(pts, 4,
+          HELP("b_bucket") "# TYPE b_bucket gauge\nb_bucket{le=\"1e500\"} 1\n"
+          HELP("b_count") "# TYPE b_count gauge\nb_count 1\n"
+          HELP("t") "# TYPE t gauge\nt{quantile=\"-1e999\"} 1\n"
+          HELP("t_sum") "# TYPE t_sum gauge\nt_sum 1\n");
+    /* clang-format on */
+}
+
+/* An le of 64 characters or more is a number to Go but not to
+ * scoreboard's own scrape parser (which reads numbers of at most 63):
+ * no family, so scoreboard can always scrape its own exposition. */
+static void test_prom_text_overlong_le_is_no_number(void **st)
+{
+#define LONG_LE                                                                \
+    "0.77777777777777777777777777777777777777777777777777777777777705"
+    const pt pts[] = {
+        {"c_bucket", "le", LONG_LE, NULL, NULL, 1, 0},
+        {"c_count", NULL, NULL, NULL, NULL, 1, 0},
+    };
+
+    (void)st;
+    assert_int_equal(strlen(LONG_LE), 64);
+    /* clang-format off */
+    check(pts, 2,
+          HELP("c_bucket") "# TYPE c_bucket gauge\n"
+          "c_bucket{le=\"" LONG_LE "\"} 1\n"
+          HELP("c_count") "# TYPE c_count gauge\nc_count 1\n");
+    /* clang-format on */
+#undef LONG_LE
+}
+
 static void test_prom_text_uses_known_help_and_empty_result(void **st)
 {
     const pt pts[] = {
@@ -288,6 +366,10 @@ int main(void)
         cmocka_unit_test(test_prom_text_detects_summaries),
         cmocka_unit_test(test_prom_text_detects_histograms),
         cmocka_unit_test(test_prom_text_no_summary_without_quantile_everywhere),
+        cmocka_unit_test(
+            test_prom_text_no_family_when_count_or_sum_has_its_label),
+        cmocka_unit_test(test_prom_text_out_of_range_le_is_no_number),
+        cmocka_unit_test(test_prom_text_overlong_le_is_no_number),
         cmocka_unit_test(test_prom_text_uses_known_help_and_empty_result),
         cmocka_unit_test(test_prom_text_sanitize_name),
     };

@@ -120,6 +120,12 @@ static void test_statsd_parse_accepts_every_type(void **state)
         {S("5xx:1|c"), "_5xx", SB_STATSD_COUNTER, 1, false, 1, NULL, ""},
         {S(".hidden:1|c"), "_.hidden", SB_STATSD_COUNTER, 1, false, 1, NULL,
          ""},
+        /* a first byte mapped to '_' needs no second '_' (a key "__x"
+         * would be a reserved Prometheus label, left out of /metrics) */
+        {S("/api:1|c"), "_api", SB_STATSD_COUNTER, 1, false, 1, NULL, ""},
+        {S(" x:1|c"), "_x", SB_STATSD_COUNTER, 1, false, 1, NULL, ""},
+        {S("d:1|c|#-env:a,.k:b,9:c"), "d", SB_STATSD_COUNTER, 1, false, 1, NULL,
+         "_9=c;_env=a;_k=b"},
     };
     char tags[512];
 
