@@ -30,7 +30,11 @@
 #define LOG_WINDOW_NS      (60 * NS_PER_SEC)
 #define DEFAULT_JOB        "scrape"
 #define SCRAPE_ACCEPT      "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1"
-#define SELF_SERIES        3
+#define SELF_SERIES        4
+/* Samples of one scrape the store may refuse for their time (older than
+ * the retention or the out-of-order window, too far ahead) and that are
+ * skipped, one write attempt each, before the whole scrape fails. */
+#define SKIP_MAX           64
 #define EXTRA_LABELS       2 /* job and instance */
 #define STOP_POLL_MS       50
 #define CHANGES_PER_MINUTE 10 /* logged changes of a target's state */
@@ -236,11 +240,13 @@ static int fill(const char *body, size_t len, const sb_prom_limits *lim,
 }
 
 static void add_self(batch *b, const sb_label *extra, size_t nsamples,
-                     double duration_s, int64_t now_ns)
+                     size_t nskipped, double duration_s, int64_t now_ns)
 {
     static const char *const names[SELF_SERIES] = {
-        "up", "scrape_duration_seconds", "scrape_samples_scraped"};
-    double values[SELF_SERIES] = {1, duration_s, (double)nsamples};
+        "up", "scrape_duration_seconds", "scrape_samples_scraped",
+        "scrape_samples_skipped"};
+    double values[SELF_SERIES] = {1, duration_s, (double)nsamples,
+                                  (double)nskipped};
 
     for (size_t i = 0; i < SELF_SERIES; i++)
         b->s[b->n++] =
@@ -257,6 +263,7 @@ int sb__scrape_ingest(sb_store *store, const char *body, size_t len,
     const sb_label extra[EXTRA_LABELS] = {{"job", job}, {"instance", instance}};
     sb_write_error werr = {0};
     batch b = {0};
+    size_t kept, skipped = 0;
     int rc;
 
     *nsamples = 0;
@@ -264,12 +271,26 @@ int sb__scrape_ingest(sb_store *store, const char *body, size_t len,
     if (rc == 0)
         rc = fill(body, len, &lim, extra, now_ns, &b, err, errn);
     if (rc == 0) {
-        *nsamples = b.n;
-        add_self(&b, extra, *nsamples, duration_s, now_ns);
-        rc = sb_store_write_batch(store, b.s, b.n, &werr);
+        *nsamples = kept = b.n;
+        for (;;) {
+            b.n = kept;
+            add_self(&b, extra, *nsamples, skipped, duration_s, now_ns);
+            rc = sb_store_write_batch(store, b.s, b.n, &werr);
+            /* A sample refused for its own timestamp is skipped, as
+             * Prometheus drops such a sample and keeps the rest. */
+            if (rc != SB_ERANGE || werr.index >= kept || skipped == SKIP_MAX)
+                break;
+            memmove(&b.s[werr.index], &b.s[werr.index + 1],
+                    (kept - werr.index - 1) * sizeof *b.s);
+            kept--;
+            skipped++;
+        }
         if (rc < 0)
-            snprintf(err, errn, "sample %zu refused: %s", werr.index + 1,
-                     werr.reason ? werr.reason : sb_strerror(rc));
+            snprintf(err, errn, "sample %zu refused: %s%s", werr.index + 1,
+                     werr.reason ? werr.reason : sb_strerror(rc),
+                     skipped > 0 ? " (counted after the samples skipped for "
+                                   "their time)"
+                                 : "");
     }
     if (rc == SB_ENOMEM)
         snprintf(err, errn, "out of memory");

@@ -41,9 +41,12 @@ int sb__scrape_url_check(const char *url, char *instance, size_t n,
  * Parses a scraped body and writes its samples, labelled job and
  * instance (a sample's own job/instance labels become exported_job /
  * exported_instance), plus up 1, scrape_duration_seconds (duration_s)
- * and scrape_samples_scraped, all as one batch stamped now_ns (a
- * sample's own timestamp wins). On any failure nothing is written and
- * err (size errn) says why. *nsamples receives the target's sample
+ * scrape_samples_scraped and scrape_samples_skipped, all as one batch
+ * stamped now_ns (a sample's own timestamp wins). A sample the store
+ * refuses for its time (older than the retention or the series'
+ * out-of-order window, too far ahead) is skipped and counted, up to 64
+ * per scrape; on any other failure nothing is written and err (size
+ * errn) says why. *nsamples receives the target's sample
  * count. 0, SB_EINVAL, SB_ETOOLARGE, SB_ENOMEM or the store's error.
  */
 int sb__scrape_ingest(sb_store *store, const char *body, size_t len,

@@ -150,7 +150,6 @@ static void test_scrape_ingest_failure_stores_nothing(void **st)
     static const bad_body cases[] = {
         {"a 1\nb{", SB_EINVAL, "line 2: "},
         {"a 1\nb x", SB_EINVAL, "line 2: invalid value for b"},
-        {"a 1 1000", SB_ERANGE, "sample 1 refused: "},
         {"a 1 -1", SB_ERANGE, "sample 1: timestamp out of range"},
         {"a{l=\"\xff\"} 1", SB_EINVAL, "sample 1 refused: "},
     };
@@ -171,6 +170,50 @@ static void test_scrape_ingest_failure_stores_nothing(void **st)
         assert_int_equal(series_count(s), 0);
         sb_store_destroy(s);
     }
+}
+
+/* A sample refused for its own timestamp is skipped and counted; the
+ * rest of the scrape is stored. Past the skip limit the scrape fails. */
+static void test_scrape_ingest_skips_samples_refused_for_time(void **st)
+{
+    static const char *const self[] = {"job", "j", "instance", "h:1"};
+    int64_t now = sb_time_now();
+    sb_store *s = new_store();
+    char body[128], err[256] = "", big[2048];
+    size_t n = 0, at = 0;
+    double v = 0;
+
+    (void)st;
+    /* 1970, and a day ahead of now (the store accepts 10 minutes). */
+    snprintf(body, sizeof body, "good 1\nstale 2 1000\nahead 3 %lld\n",
+             (long long)(now / 1000000 + 86400000));
+    assert_int_equal(sb__scrape_ingest(s, body, strlen(body), "j", "h:1", now,
+                                       0.1, &n, err, sizeof err),
+                     0);
+    assert_int_equal(n, 3);
+    assert_int_equal(sb_test_value_at(s, "good", self, 2, now, &v), 1);
+    assert_true(v == 1);
+    assert_int_equal(
+        sb_test_value_at(s, "scrape_samples_skipped", self, 2, now, &v), 1);
+    assert_true(v == 2);
+    assert_int_equal(
+        sb_test_value_at(s, "scrape_samples_scraped", self, 2, now, &v), 1);
+    assert_true(v == 3);
+    assert_int_equal(sb_test_value_at(s, "up", self, 2, now, &v), 1);
+    assert_true(v == 1);
+    assert_int_equal(series_count(s), 5); /* good and the four self series */
+    sb_store_destroy(s);
+
+    /* 65 stale samples: one more than a scrape may skip. */
+    s = new_store();
+    for (int i = 0; i < 65; i++)
+        at += (size_t)snprintf(big + at, sizeof big - at, "o%d 1 1000\n", i);
+    assert_int_equal(sb__scrape_ingest(s, big, at, "j", "h:1", now, 0.1, &n,
+                                       err, sizeof err),
+                     SB_ERANGE);
+    assert_non_null(strstr(err, "skipped for their time"));
+    assert_int_equal(series_count(s), 0);
+    sb_store_destroy(s);
 }
 
 static void test_scrape_ingest_limits_labels_to_leave_room(void **st)
@@ -326,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_scrape_url_check),
         cmocka_unit_test(test_scrape_ingest_labels_and_self_series),
         cmocka_unit_test(test_scrape_ingest_failure_stores_nothing),
+        cmocka_unit_test(test_scrape_ingest_skips_samples_refused_for_time),
         cmocka_unit_test(test_scrape_ingest_limits_labels_to_leave_room),
         cmocka_unit_test(test_scraper_refuses_bad_targets),
         cmocka_unit_test(test_scraper_writes_up_zero_for_a_dead_target),
