@@ -222,7 +222,8 @@ function readURL() {
     state.range = { preset: null, from: from / 1000, to: to / 1000 };
   } else {
     const r = p.get("range");
-    state.range = { preset: r in PRESETS ? r : "15m", from: 0, to: 0 };
+    // Own keys only: "toString" or "constructor" is no preset.
+    state.range = { preset: Object.hasOwn(PRESETS, r || "") ? r : "15m", from: 0, to: 0 };
   }
   state.userCharts = p.getAll("chart").map(parseChartSpec).filter(Boolean);
 }
@@ -627,7 +628,10 @@ function seriesMatches(s, words) {
     if (eq > 0) {
       const k = w.slice(0, eq);
       const v = w.slice(eq + 1);
-      return k in labels && labels[k].toLowerCase().includes(v);
+      // The words are lower case: compare keys so too. Own keys only, so
+      // "constructor=x" is a label like any other.
+      return Object.entries(labels).some(([lk, lv]) => lk.toLowerCase() === k &&
+        lv.toLowerCase().includes(v));
     }
     if (s.name.toLowerCase().includes(w)) return true;
     return Object.values(labels).some((v) => v.toLowerCase().includes(w));

@@ -16,6 +16,8 @@
 //      through its points with the arrow keys;
 //   5. a 375 px wide screen scrolls no sideways; the dark scheme changes
 //      the colors;
+//   5b. hostile input: ?range=toString (an Object property, no preset)
+//      falls back to 15m; a search word constructor=x breaks nothing;
 // and through all of them no console error, page error, failed request
 // or HTTP error status. Last, on a page of its own (refused connections
 // are expected there):
@@ -253,6 +255,27 @@ async function main() {
       if (light === dark) throw new Error(`background ${light} in both schemes`);
       await page.screenshot({ path: join(artifacts, "dashboard-phone-dark.png") });
       return `light ${light}, dark ${dark}`;
+    });
+
+    await check("hostile URL and search words that name Object's own properties", async () => {
+      // "toString" is no range preset: the page falls back to 15m and
+      // draws, rather than asking the server for from=NaN.
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.goto(`${srv.base}/?range=toString`);
+      await waitOverview(page, WAIT_MS);
+      if (!/[?&]range=15m/.test(page.url())) throw new Error(`URL not repaired: ${page.url()}`);
+      // A label word "constructor=x" matches no label and breaks nothing.
+      await push(srv.base, "browser_proto_metric", { Constructor: "xyz" }, 1);
+      await page.fill("#search", "constructor=x");
+      await page.waitForFunction(() => /^1 series match/.test(document.querySelector("#series-count").textContent),
+        null, { timeout: WAIT_MS, polling: 50 });
+      await page.fill("#search", "constructor=nothing");
+      await page.waitForFunction(() => /^0 series match/.test(document.querySelector("#series-count").textContent),
+        null, { timeout: WAIT_MS, polling: 50 });
+      await page.waitForTimeout(1500); // a tick or two with that search
+      if (await page.evaluate(() => document.querySelector("#conn").classList.contains("bad"))) {
+        throw new Error(`page says ${await page.textContent("#conn")}`);
+      }
     });
 
     await check("no console errors, failed requests or HTTP errors", async () => {
