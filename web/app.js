@@ -31,6 +31,12 @@ const MAX_LINES = 50; // lines drawn per chart; more asks for group_by/match
 const SERIES_FAST_MAX = 1000;
 const SERIES_SLOW_TICKS = 10;
 const MAX_BACKOFF_MS = 10000;
+// A server that accepts connections but does not answer (hung, stopped
+// with SIGSTOP, swamped) must not look live: a tick unanswered for
+// SLOW_MS says so in the header, a request unanswered for
+// REQUEST_TIMEOUT_MS is abandoned and counts as a failed tick.
+const SLOW_MS = 3000;
+const REQUEST_TIMEOUT_MS = 10000;
 
 // The fixed overview: the server's own traffic, latency and memory.
 const OVERVIEW = [
@@ -279,12 +285,18 @@ function stepFor(seconds) {
 // ------------------------------------------------------------ fetching
 
 async function getJSON(url) {
-  const r = await fetch(url, { cache: "no-store" });
+  const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  let r;
   let body = null;
   try {
-    body = await r.json();
-  } catch {
-    body = null;
+    r = await fetch(url, { cache: "no-store", signal });
+    body = await r.json().catch((e) => {
+      if (signal.aborted) throw e;
+      return null; // not JSON: the status tells
+    });
+  } catch (e) {
+    if (signal.aborted) throw new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`);
+    throw e;
   }
   if (!r.ok) {
     const err = new Error(body && body.error ? body.error : `HTTP ${r.status}`);
@@ -709,6 +721,8 @@ async function loadStatus() {
 async function tick() {
   const t0 = Date.now();
   state.ticking = true;
+  const slow = setTimeout(() => setConn(false,
+    `waiting: no answer from the server for ${SLOW_MS / 1000} s`), SLOW_MS);
   try {
     if (!state.status || state.failures > 0) await loadStatus();
     const slow = state.series.length > SERIES_FAST_MAX;
@@ -731,6 +745,7 @@ async function tick() {
     state.failures++;
     setConn(false, `disconnected (${err.message}); retrying`);
   } finally {
+    clearTimeout(slow);
     state.ticking = false;
   }
   schedule(Date.now() - t0);

@@ -21,6 +21,8 @@
 // and through all of them no console error, page error, failed request
 // or HTTP error status. Last, on a page of its own (refused connections
 // are expected there):
+//   6a. when the server stops answering (SIGSTOP: connections are still
+//      accepted), the page says so instead of looking live;
 //   6. when the server stops, the page says it is disconnected; when a
 //      new server starts on the same port, the page reconnects by itself
 //      and draws the new server's data.
@@ -280,6 +282,33 @@ async function main() {
 
     await check("no console errors, failed requests or HTTP errors", async () => {
       if (problems.length) throw new Error(problems.slice(0, 20).join("\n"));
+    });
+
+    await check("says so when the server accepts connections but stops answering", async () => {
+      const page4 = await browser.ctx.newPage();
+      const bad = () => document.querySelector("#conn").classList.contains("bad");
+      try {
+        await page4.goto(`${srv.base}/?range=5m`);
+        await waitOverview(page4, WAIT_MS);
+        process.kill(srv.proc.pid, "SIGSTOP"); // the kernel still accepts connections
+        try {
+          await page4.waitForFunction(bad, null, { timeout: WAIT_MS, polling: 100 });
+          const hung = await page4.textContent("#conn");
+          // Then the requests time out: a failed tick, retried.
+          await page4.waitForFunction(() => document.querySelector("#conn").textContent
+            .startsWith("disconnected (no answer within"), null, { timeout: WAIT_MS, polling: 100 })
+            .catch(() => {});
+          const gaveUp = await page4.textContent("#conn");
+          if (!gaveUp.startsWith("disconnected (no answer within")) throw new Error(`header says ${gaveUp}`);
+          return `${hung}; then ${gaveUp}`;
+        } finally {
+          process.kill(srv.proc.pid, "SIGCONT");
+          await page4.waitForFunction(() => document.querySelector("#conn").textContent.startsWith("live"),
+            null, { timeout: WAIT_MS }).catch(() => {});
+        }
+      } finally {
+        await page4.close();
+      }
     });
 
     await check("reconnects by itself when the server restarts", async () => {
