@@ -126,7 +126,9 @@ function fmtSeconds(v, digits) {
 // A value in a unit: "bytes", "seconds", "percent", "persec", or ""
 // (plain), each optionally followed by "/s" (a rate of it).
 function fmtValue(v, unit, digits = 4) {
-  if (v == null || Number.isNaN(v)) return "—";
+  if (v == null) return "—";
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
   let suffix = "";
   let u = unit;
   if (u.endsWith("/s")) {
@@ -306,9 +308,14 @@ async function getJSON(url) {
   return body;
 }
 
+// The JSON spells the non-finite values as strings; they are kept (the
+// legend shows them) but not drawn.
 function toNumber(v) {
   if (typeof v === "number") return v;
-  return null; // "NaN", "+Inf", "-Inf": not drawable
+  if (v === "NaN") return NaN;
+  if (v === "+Inf") return Infinity;
+  if (v === "-Inf") return -Infinity;
+  return null;
 }
 
 function queryURL(q, from, to, step) {
@@ -477,10 +484,12 @@ class Chart {
     const ts = new Set();
     for (const k of keys) for (const t of this.lines.get(k).points.keys()) ts.add(t);
     const xs = [...ts].sort((a, b) => a - b);
-    const cols = keys.map((k) => {
+    // raw keeps NaN and ±Inf for the legend; the plot gets null there.
+    this.raw = keys.map((k) => {
       const pts = this.lines.get(k).points;
       return xs.map((t) => (pts.has(t) ? pts.get(t) : null));
     });
+    const cols = this.raw.map((col) => col.map((v) => (Number.isFinite(v) ? v : null)));
     return { keys, data: [xs, ...cols] };
   }
 
@@ -488,12 +497,23 @@ class Chart {
     const { keys, data } = this.data();
     this.window = [from, to];
     let points = 0;
-    for (const col of data.slice(1)) for (const v of col) if (v != null) points++;
+    let odd = 0; // NaN or ±Inf: in the legend, not on the plot
+    for (const col of this.raw) {
+      for (const v of col) {
+        if (Number.isFinite(v)) points++;
+        else if (v != null) odd++;
+      }
+    }
     this.fig.dataset.points = String(points);
+    this.fig.dataset.nonfinite = String(odd);
     this.msg.classList.remove("bad");
     this.msg.textContent = points
       ? "Arrow keys read the values; Escape hides them."
       : "No data in this range yet.";
+    if (odd) {
+      this.msg.textContent = `${odd} value${odd > 1 ? "s are" : " is"} NaN or infinite: ` +
+        "shown in the legend, not drawn.";
+    }
     if (this.hidden) {
       this.msg.textContent = `${this.hidden} more series are not drawn: ` +
         "narrow the chart with match= or group them with by= in the URL.";
@@ -549,7 +569,7 @@ class Chart {
           stroke: COLORS[i % COLORS.length],
           width: 1.5,
           spanGaps: false,
-          value: (u, v) => fmtValue(v, unit, 6),
+          value: (u, v, si, di) => fmtValue(di == null ? v : this.raw[si - 1]?.[di] ?? v, unit, 6),
         })),
       ],
       axes: [

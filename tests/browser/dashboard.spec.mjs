@@ -16,6 +16,8 @@
 //      through its points with the arrow keys;
 //   5. a 375 px wide screen scrolls no sideways; the dark scheme changes
 //      the colors;
+//   4b. a chart of +Inf (avg) or NaN (last) values says so in its legend
+//      and message instead of "no data";
 //   5b. hostile input: ?range=toString (an Object property, no preset)
 //      falls back to 15m; a search word constructor=x breaks nothing;
 // and through all of them no console error, page error, failed request
@@ -257,6 +259,27 @@ async function main() {
       if (light === dark) throw new Error(`background ${light} in both schemes`);
       await page.screenshot({ path: join(artifacts, "dashboard-phone-dark.png") });
       return `light ${light}, dark ${dark}`;
+    });
+
+    await check("NaN and ±Inf values show in the legend, not as missing data", async () => {
+      const inf = `browser_inf_${process.pid}`;
+      const nan = `browser_nan_${process.pid}`;
+      await push(srv.base, inf, {}, "+Inf");
+      await push(srv.base, nan, {}, "NaN");
+      await page.goto(`${srv.base}/?range=5m&chart=${inf}&chart=${nan};agg=last`);
+      const read = () => page.$$eval("#charts figure.chart", (fs) => fs.map((f) => ({
+        value: f.querySelector(".u-legend .u-series:nth-child(2) .u-value")?.textContent,
+        msg: f.querySelector(".msg").textContent,
+      })));
+      await page.waitForFunction(() => {
+        const v = [...document.querySelectorAll("#charts figure.chart .u-legend .u-series:nth-child(2) .u-value")];
+        return v.length === 2 && v[0].textContent === "+Inf" && v[1].textContent === "NaN";
+      }, null, { timeout: WAIT_MS, polling: 50 }).catch(async () => {
+        throw new Error(`legend and message: ${JSON.stringify(await read())}`);
+      });
+      const got = await read();
+      if (!got.every((g) => /NaN or infinite/.test(g.msg))) throw new Error(JSON.stringify(got));
+      return `legend ${got[0].value}, ${got[1].value}`;
     });
 
     await check("hostile URL and search words that name Object's own properties", async () => {
