@@ -628,13 +628,18 @@ function rebuildUserCharts() {
   kick();
 }
 
+// Adds a chart, or shows the one already drawing the same query.
 function addUserChart(c) {
-  state.userCharts.push(c);
-  writeURL(true);
-  rebuildUserCharts();
-  const last = state.charts[state.charts.length - 1];
-  last.box.focus({ preventScroll: true });
-  last.fig.scrollIntoView({ block: "nearest" });
+  const spec = chartSpec(c);
+  let ch = state.charts.find((x) => x.user && chartSpec(x.user) === spec);
+  if (!ch) {
+    state.userCharts.push(c);
+    writeURL(true);
+    rebuildUserCharts();
+    ch = state.charts[state.charts.length - 1];
+  }
+  ch.box.focus({ preventScroll: true });
+  ch.fig.scrollIntoView({ block: "nearest" });
 }
 
 function resetAllData() {

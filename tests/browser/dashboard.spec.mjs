@@ -11,6 +11,8 @@
 //      and the range;
 //   3b. a custom from-to range is applied, kept in the URL, survives a
 //      reload and is drawn;
+//   3b'. adding a series that is already charted (click, then Enter)
+//      focuses that chart instead of adding a copy;
 //   4. keyboard: Tab reaches the range presets and the search box, a
 //      range preset is chosen with Enter, a focused chart's legend steps
 //      through its points with the arrow keys;
@@ -259,6 +261,22 @@ async function main() {
       if (light === dark) throw new Error(`background ${light} in both schemes`);
       await page.screenshot({ path: join(artifacts, "dashboard-phone-dark.png") });
       return `light ${light}, dark ${dark}`;
+    });
+
+    await check("adding a series already charted focuses that chart, adds no copy", async () => {
+      await page.goto(`${srv.base}/?range=5m`);
+      await waitOverview(page, WAIT_MS);
+      await page.fill("#search", "process_resident_memory_bytes");
+      const b = page.locator("#series-list button", { hasText: "process_resident_memory_bytes" }).first();
+      await b.waitFor({ timeout: WAIT_MS });
+      await b.click();
+      await b.focus();
+      await page.keyboard.press("Enter"); // the same series again, by keyboard
+      const n = await page.locator("#charts figure.chart").count();
+      const inURL = (page.url().match(/[?&]chart=/g) || []).length;
+      if (n !== 1 || inURL !== 1) throw new Error(`${n} charts, ${inURL} in the URL`);
+      const focused = await page.evaluate(() => document.activeElement.closest("#charts figure.chart") !== null);
+      if (!focused) throw new Error("the chart is not focused");
     });
 
     await check("NaN and ±Inf values show in the legend, not as missing data", async () => {
