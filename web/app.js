@@ -831,13 +831,17 @@ function wire() {
   }
   $("#custom").addEventListener("input", () => {
     state.formDirty = true;
+    $("#to").setCustomValidity("");
   });
   $("#custom").addEventListener("submit", (e) => {
     e.preventDefault();
     const from = Date.parse($("#from").value) / 1000;
     const to = Date.parse($("#to").value) / 1000;
     if (!(to > from)) {
-      setConn(state.failures === 0, "the custom range must end after it starts");
+      // Beside the field and kept until the next edit (the header's
+      // status line is rewritten by the next tick).
+      $("#to").setCustomValidity("The range must end after it starts.");
+      $("#to").reportValidity();
       return;
     }
     setRange({ preset: null, from, to });
