@@ -353,6 +353,7 @@ class Chart {
     this.user = user; // the URL entry of a user chart, or null
     this.lines = new Map(); // seriesKey -> {label, points: Map(t -> v)}
     this.lastT = null;
+    this.loaded = false; // the window was read once (data or not)
     this.step = 0;
     this.plot = null;
     this.shape = ""; // the series keys the plot was built for
@@ -430,6 +431,7 @@ class Chart {
   reset() {
     this.lines.clear();
     this.lastT = null;
+    this.loaded = false;
   }
 
   // One poll: full window on the first call, the newest buckets after.
@@ -447,6 +449,7 @@ class Chart {
     results.forEach((res, qi) => this.merge(qi, res, incremental ? qfrom + step : -Infinity));
     this.prune(from);
     this.draw(from, to);
+    this.loaded = true;
   }
 
   merge(qi, res, keepBefore) {
@@ -535,6 +538,7 @@ class Chart {
   }
 
   fail(err) {
+    this.loaded = true; // the same query is refused again: no hurry
     this.msg.classList.add("bad");
     this.msg.textContent = `Cannot load: ${err.message}`;
   }
@@ -781,7 +785,7 @@ function schedule(spentMs) {
   if (document.hidden) return; // visibilitychange restarts it
   let wait = periodMs() - spentMs;
   if (state.failures > 0) wait = Math.min(MAX_BACKOFF_MS, periodMs() * 2 ** Math.min(state.failures, 5));
-  if (!state.range.preset && state.failures === 0 && state.charts.every((c) => c.lastT != null)) {
+  if (!state.range.preset && state.failures === 0 && state.charts.every((c) => c.loaded)) {
     wait = periodMs() * 5; // a fixed window: only the series list changes
   }
   state.timer = setTimeout(tick, Math.max(0, wait));

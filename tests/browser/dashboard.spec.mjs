@@ -16,6 +16,8 @@
 //   3c. the custom range inputs show their whole date at 1280 and 375 px;
 //      a range ending before it starts is refused with an error on the
 //      field that stays until the next edit;
+//   3d. a fixed range with no data in it is read every 5 intervals, not
+//      every interval;
 //   4. keyboard: Tab reaches the range presets and the search box, a
 //      range preset is chosen with Enter, a focused chart's legend steps
 //      through its points with the arrow keys;
@@ -247,6 +249,21 @@ async function main() {
         throw new Error("the error stays after an edit");
       }
       return why;
+    });
+
+    await check("a fixed range without data is not read again every second", async () => {
+      await page.goto(`${srv.base}/?from=1999-01-01T00:00:00Z&to=1999-01-01T01:00:00Z`);
+      await page.waitForFunction(() => [...document.querySelectorAll("#overview figure.chart .msg")]
+        .every((m) => m.textContent.startsWith("No data")), null, { timeout: WAIT_MS, polling: 50 });
+      let queries = 0;
+      const count = (r) => { if (r.url().includes("/api/v1/query")) queries++; };
+      page.on("request", count);
+      await page.waitForTimeout(6000);
+      page.off("request", count);
+      // A fixed window is read again every 5 intervals: at most 2 rounds
+      // of the 7 overview queries in 6 s (one round a second before).
+      if (queries > 14) throw new Error(`${queries} range queries in 6 s`);
+      return `${queries} range queries in 6 s`;
     });
 
     await check("keyboard: Tab reaches the presets and the search box", async () => {
