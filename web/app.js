@@ -486,7 +486,18 @@ class Chart {
     this.hidden = all.length - keys.length;
     const ts = new Set();
     for (const k of keys) for (const t of this.lines.get(k).points.keys()) ts.add(t);
-    const xs = [...ts].sort((a, b) => a - b);
+    const sorted = [...ts].sort((a, b) => a - b);
+    // A stretch with no bucket at all (the server or its collector was
+    // stopped) is a gap, not a straight line: a row without values in
+    // the middle of every stretch over 3 times the usual bucket spacing
+    // (the median, so a series pushed every minute stays one line).
+    const diffs = sorted.slice(1).map((t, i) => t - sorted[i]).sort((a, b) => a - b);
+    const usual = diffs.length ? diffs[diffs.length >> 1] : 0;
+    const xs = [];
+    sorted.forEach((t, i) => {
+      if (i > 0 && t - sorted[i - 1] > 3 * usual) xs.push((t + sorted[i - 1]) / 2);
+      xs.push(t);
+    });
     // raw keeps NaN and ±Inf for the legend; the plot gets null there.
     this.raw = keys.map((k) => {
       const pts = this.lines.get(k).points;

@@ -32,6 +32,8 @@
 // are expected there):
 //   6a. when the server stops answering (SIGSTOP: connections are still
 //      accepted), the page says so instead of looking live;
+//   6b. the time it was stopped shows as a gap in the charts (a point
+//      without value when read with the arrow keys), not a straight line;
 //   6. when the server stops, the page says it is disconnected; when a
 //      new server starts on the same port, the page reconnects by itself
 //      and draws the new server's data.
@@ -376,9 +378,11 @@ async function main() {
       if (problems.length) throw new Error(problems.slice(0, 20).join("\n"));
     });
 
+    let stoppedPage = null; // page4, kept for the next check
     await check("says so when the server accepts connections but stops answering", async () => {
       const page4 = await browser.ctx.newPage();
       const bad = () => document.querySelector("#conn").classList.contains("bad");
+      let ok = false;
       try {
         await page4.goto(`${srv.base}/?range=5m`);
         await waitOverview(page4, WAIT_MS);
@@ -392,12 +396,40 @@ async function main() {
             .catch(() => {});
           const gaveUp = await page4.textContent("#conn");
           if (!gaveUp.startsWith("disconnected (no answer within")) throw new Error(`header says ${gaveUp}`);
+          ok = true;
           return `${hung}; then ${gaveUp}`;
         } finally {
           process.kill(srv.proc.pid, "SIGCONT");
           await page4.waitForFunction(() => document.querySelector("#conn").textContent.startsWith("live"),
             null, { timeout: WAIT_MS }).catch(() => {});
         }
+      } finally {
+        if (ok) stoppedPage = page4;
+        else await page4.close();
+      }
+    });
+
+    await check("the time the server was stopped is a gap in the charts, not a line", async () => {
+      if (!stoppedPage) throw new Error("no page from the previous test");
+      const page4 = stoppedPage;
+      try {
+        await page4.waitForFunction(() => document.querySelector("#conn").textContent.startsWith("live"),
+          null, { timeout: WAIT_MS });
+        // Read the memory chart's points from the newest back: one of
+        // them must be the gap (no value) left by the >10 s stop.
+        const value = '[data-chart="rss"] .u-legend .u-series:nth-child(2) .u-value';
+        const time = '[data-chart="rss"] .u-legend .u-series:nth-child(1) .u-value';
+        for (let attempt = 0; attempt < 20; attempt++) {
+          await page4.focus('[data-chart="rss"] .plot');
+          await page4.keyboard.press("End");
+          for (let i = 0; i < 60; i++) {
+            if ((await page4.textContent(value)) === "—") return `gap at ${await page4.textContent(time)}`;
+            await page4.keyboard.press("ArrowLeft");
+          }
+          await page4.keyboard.press("Escape");
+          await page4.waitForTimeout(1000); // the points after the stop may not be in yet
+        }
+        throw new Error("no gap among the newest 60 points of the memory chart");
       } finally {
         await page4.close();
       }
