@@ -31,6 +31,10 @@ const MAX_LINES = 50; // lines drawn per chart; more asks for group_by/match
 const SERIES_FAST_MAX = 1000;
 const SERIES_SLOW_TICKS = 10;
 const MAX_BACKOFF_MS = 10000;
+// Tick steps of a byte axis: powers of two, so the ticks fall on round
+// binary units (9 MiB, 9.25 MiB, 9.5 MiB), not on round decimal bytes
+// (8.58 MiB, 9.06 MiB).
+const BYTE_INCRS = Array.from({ length: 81 }, (_, i) => 2 ** (i - 20));
 // A server that accepts connections but does not answer (hung, stopped
 // with SIGSTOP, swamped) must not look live: a tick unanswered for
 // SLOW_MS says so in the header, a request unanswered for
@@ -589,7 +593,16 @@ class Chart {
       ],
       axes: [
         { ...axis, space: 70, values: (u, splits, ax, space, incr) => splits.map((v) => fmtTick(v, incr)) },
-        { ...axis, size: 70, values: (u, splits) => splits.map((v) => fmtValue(v, unit, 3)) },
+        {
+          ...axis,
+          size: 70,
+          ...(unit.startsWith("bytes") ? { incrs: BYTE_INCRS } : {}),
+          values: (u, splits) => {
+            const ticks = splits.map((v) => fmtValue(v, unit, unit.startsWith("bytes") ? 6 : 3));
+            this.fig.dataset.yticks = ticks.join("|");
+            return ticks;
+          },
+        },
       ],
       legend: { live: true },
       cursor: { focus: { prox: 16 } },

@@ -2,8 +2,8 @@
 //
 // End-to-end tests of the dashboard in headless Chromium against the
 // real binary (started on a free port):
-//   1. the overview charts render with data; a screenshot is saved as
-//      ARTIFACT_DIR/dashboard.png;
+//   1. the overview charts render with data, byte axes on round binary
+//      units; a screenshot is saved as ARTIFACT_DIR/dashboard.png;
 //   2. a metric pushed with POST /metrics while the page is open shows
 //      in the series browser, and in its chart once added, each within
 //      two seconds of being stored;
@@ -154,6 +154,15 @@ async function main() {
       await waitOverview(page, WAIT_MS);
       const n = await page.locator("#overview figure.chart").count();
       if (n < 5) throw new Error(`${n} overview charts`);
+      // Byte axes tick on round binary units (9.25 MiB), not 8.58 MiB.
+      for (const id of ["rss", "sysmem"]) {
+        const ticks = (await page.getAttribute(`[data-chart="${id}"]`, "data-yticks")) || "";
+        const odd = ticks.split("|").filter((t) => {
+          const m = /^(-?[\d.]+) (B|KiB|MiB|GiB|TiB)$/.exec(t);
+          return !m || Math.abs(Number(m[1]) * 1024 - Math.round(Number(m[1]) * 1024)) > 1e-6;
+        });
+        if (!ticks || odd.length) throw new Error(`${id} axis ticks ${ticks}`);
+      }
       const shot = join(artifacts, "dashboard.png");
       await page.screenshot({ path: shot, fullPage: false });
       return `${n} charts, first data after ${Date.now() - t0} ms; ${shot}`;
