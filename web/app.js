@@ -576,6 +576,16 @@ class Chart {
     const fg = cssVar("--fg");
     const grid = cssVar("--grid");
     const unit = this.def.unit;
+    // A color per series identity (its key without the query index), so
+    // the p50 and p99 lines of a route share one; the line of a later
+    // query for an identity already drawn is dashed.
+    const idents = [];
+    const look = keys.map((k) => {
+      const id = k.slice(k.indexOf("|") + 1);
+      const again = idents.includes(id);
+      if (!again) idents.push(id);
+      return { stroke: COLORS[idents.indexOf(id) % COLORS.length], ...(again ? { dash: [6, 3] } : {}) };
+    });
     const axis = { stroke: fg, grid: { stroke: grid, width: 1 },
       ticks: { stroke: grid, width: 1 } };
     const opts = {
@@ -585,7 +595,7 @@ class Chart {
         { label: "time", value: (u, v) => (v == null ? "—" : fmtTime(v)) },
         ...keys.map((k, i) => ({
           label: this.lines.get(k).label,
-          stroke: COLORS[i % COLORS.length],
+          ...look[i],
           width: 1.5,
           spanGaps: false,
           value: (u, v, si, di) => fmtValue(di == null ? v : this.raw[si - 1]?.[di] ?? v, unit, 6),
@@ -604,7 +614,7 @@ class Chart {
           },
         },
       ],
-      legend: { live: true },
+      legend: { live: true, markers: { dash: (u, i) => (u.series[i].dash ? "dashed" : "solid") } },
       cursor: { focus: { prox: 16 } },
     };
     this.plot = new uPlot(opts, data, this.box);

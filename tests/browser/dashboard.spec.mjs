@@ -154,6 +154,19 @@ async function main() {
       await waitOverview(page, WAIT_MS);
       const n = await page.locator("#overview figure.chart").count();
       if (n < 5) throw new Error(`${n} overview charts`);
+      // A route's p50 and p99 lines share a color, p99 dashed; routes
+      // differ (10 colors, 8 routes).
+      const marks = await page.$$eval('[data-chart="latency"] .u-legend .u-series', (rows) => rows.slice(1)
+        .map((r) => [r.querySelector(".u-label").textContent, r.querySelector(".u-marker").style.border]));
+      const p50 = new Map(marks.filter(([l]) => l.endsWith(" p50")).map(([l, b]) => [l.slice(0, -4), b]));
+      const colors = [...p50.values()].map((b) => b.replace(/^.*(rgb.*)$/, "$1"));
+      if (p50.size < 2 || new Set(colors).size !== p50.size) throw new Error(`p50 markers ${JSON.stringify(marks)}`);
+      for (const [l, b] of marks.filter(([x]) => x.endsWith(" p99"))) {
+        const mine = p50.get(l.slice(0, -4)) || "";
+        if (!/dashed/.test(b) || b.replace("dashed", "solid") !== mine) {
+          throw new Error(`${l}: marker ${b}, its p50's ${mine}`);
+        }
+      }
       // Byte axes tick on round binary units (9.25 MiB), not 8.58 MiB.
       for (const id of ["rss", "sysmem"]) {
         const ticks = (await page.getAttribute(`[data-chart="${id}"]`, "data-yticks")) || "";
