@@ -547,9 +547,11 @@ class Chart {
   }
 
   // Without a cursor on the chart, the legend shows the newest values.
-  showLatest() {
-    const n = this.plot.data[0].length;
-    if (n && this.cursorIdx < 0 && this.plot.cursor.left < 0) this.plot.setLegend({ idx: n - 1 });
+  // A new plot clears its legend when it first draws (after create()
+  // returns), hence also its "ready" hook.
+  showLatest(plot = this.plot) {
+    const n = plot.data[0].length;
+    if (n && this.cursorIdx < 0 && plot.cursor.left < 0) plot.setLegend({ idx: n - 1 });
   }
 
   fail(err) {
@@ -614,6 +616,7 @@ class Chart {
           },
         },
       ],
+      hooks: { ready: [(u) => this.showLatest(u)] },
       legend: { live: true, markers: { dash: (u, i) => (u.series[i].dash ? "dashed" : "solid") } },
       cursor: { focus: { prox: 16 } },
     };

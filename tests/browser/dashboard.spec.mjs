@@ -16,6 +16,7 @@
 //   3c. the custom range inputs show their whole date at 1280 and 375 px;
 //      a range ending before it starts is refused with an error on the
 //      field that stays until the next edit;
+//   3d'. a chart's legend shows its newest values from its first drawing;
 //   3d. a fixed range with no data in it is read every 5 intervals, not
 //      every interval;
 //   4. keyboard: Tab reaches the range presets and the search box, a
@@ -273,6 +274,22 @@ async function main() {
         throw new Error("the error stays after an edit");
       }
       return why;
+    });
+
+    await check("a chart's legend shows the newest values as soon as it is drawn", async () => {
+      // A fixed range is read again only after 5 intervals: the legend
+      // must not wait for that second read.
+      const iso = (ms) => new Date(ms).toISOString();
+      await page.goto(`${srv.base}/?from=${iso(Date.now() - 600000)}&to=${iso(Date.now() + 60000)}`);
+      await waitOverview(page, WAIT_MS);
+      const times = () => page.$$eval("#overview figure.chart .u-legend .u-series:first-child .u-value",
+        (vs) => vs.map((v) => v.textContent));
+      await page.waitForFunction(() => [...document.querySelectorAll(
+        "#overview figure.chart .u-legend .u-series:first-child .u-value")].every((v) => v.textContent !== "—"),
+      null, { timeout: 2000, polling: 50 }).catch(async () => {
+        throw new Error(`legend times ${JSON.stringify(await times())}`);
+      });
+      return (await times())[0];
     });
 
     await check("a fixed range without data is not read again every second", async () => {
