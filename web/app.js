@@ -340,10 +340,11 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
+// JSON, not "k=v,k=v": label values may hold ',' and '=', and
+// {x: "1,y=2"} must stay another line than {x: "1", y: "2"}.
 function seriesKey(qi, s) {
-  const labels = Object.keys(s.labels || {}).sort()
-    .map((k) => `${k}=${s.labels[k]}`).join(",");
-  return `${qi}|${s.name || ""}|${labels}`;
+  const labels = Object.keys(s.labels || {}).sort().map((k) => [k, s.labels[k]]);
+  return `${qi}|${s.name || ""}|${JSON.stringify(labels)}`;
 }
 
 function defaultLabel(s) {

@@ -26,6 +26,8 @@
 //      the colors;
 //   4b. a chart of +Inf (avg) or NaN (last) values says so in its legend
 //      and message instead of "no data";
+//   4c. two series whose label texts join alike ({x: "1,y=2"} and
+//      {x: "1", y: "2"}) are two lines;
 //   5b. hostile input: ?range=toString (an Object property, no preset)
 //      falls back to 15m; a search word constructor=x breaks nothing;
 // and through all of them no console error, page error, failed request
@@ -390,6 +392,20 @@ async function main() {
       const got = await read();
       if (!got.every((g) => /NaN or infinite/.test(g.msg))) throw new Error(JSON.stringify(got));
       return `legend ${got[0].value}, ${got[1].value}`;
+    });
+
+    await check("series whose label values hold ',' and '=' stay apart in a chart", async () => {
+      const name = `browser_collide_${process.pid}`;
+      await push(srv.base, name, { x: "1,y=2" }, 1);
+      await push(srv.base, name, { x: "1", y: "2" }, 5);
+      await page.goto(`${srv.base}/?range=5m&chart=${name}`);
+      const labels = () => page.$$eval("#charts figure.chart .u-legend .u-series .u-label",
+        (ls) => ls.slice(1).map((l) => l.textContent));
+      await page.waitForFunction(() => Number(document.querySelector("#charts figure.chart")?.dataset.points) > 0,
+        null, { timeout: WAIT_MS, polling: 50 });
+      const got = await labels();
+      if (got.length !== 2) throw new Error(`lines ${JSON.stringify(got)}`);
+      return got.join(" | ");
     });
 
     await check("hostile URL and search words that name Object's own properties", async () => {
