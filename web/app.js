@@ -717,6 +717,14 @@ function seriesMatches(s, words) {
   });
 }
 
+// A matcher for exactly this label value: KEY=VALUE, except that a
+// VALUE starting with '~' would read as KEY=~REGEX: that one becomes a
+// regex matching the value itself.
+function eqMatcher(k, v) {
+  if (!v.startsWith("~")) return `${k}=${v}`;
+  return `${k}=~${v.replace(/[\\.[\]()*+?{}|^$]/g, "\\$&")}`;
+}
+
 function renderSeries() {
   const words = $("#search").value.toLowerCase().split(/\s+/).filter(Boolean);
   const all = state.series.filter((s) => seriesMatches(s, words));
@@ -745,7 +753,7 @@ function renderSeries() {
         name: s.name,
         agg: s.name.endsWith("_total") ? "rate" : "avg",
         by: [],
-        match: Object.entries(s.labels || {}).map(([k, v]) => `${k}=${v}`),
+        match: Object.entries(s.labels || {}).map(([k, v]) => eqMatcher(k, v)),
       }));
       const n = document.createElement("span");
       n.className = "count";

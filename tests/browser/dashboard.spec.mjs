@@ -28,6 +28,8 @@
 //      and message instead of "no data";
 //   4c. two series whose label texts join alike ({x: "1,y=2"} and
 //      {x: "1", y: "2"}) are two lines;
+//   4d. a series whose label value starts with '~' (which KEY=~ would
+//      read as a regex) is charted when clicked in the list;
 //   5b. hostile input: ?range=toString (an Object property, no preset)
 //      falls back to 15m; a search word constructor=x breaks nothing;
 // and through all of them no console error, page error, failed request
@@ -406,6 +408,26 @@ async function main() {
       const got = await labels();
       if (got.length !== 2) throw new Error(`lines ${JSON.stringify(got)}`);
       return got.join(" | ");
+    });
+
+    await check("a series whose label value starts with '~' is charted by a click", async () => {
+      const name = `browser_tilde_${process.pid}`;
+      const pusher = setInterval(() => push(srv.base, name, { path: "~/a.b(c)" }, 7).catch(() => {}), 250);
+      try {
+        await push(srv.base, name, { path: "~/a.b(c)" }, 7);
+        await page.goto(`${srv.base}/?range=5m`);
+        await page.fill("#search", name);
+        const b = page.locator("#series-list button", { hasText: name }).first();
+        await b.waitFor({ timeout: WAIT_MS });
+        await b.click();
+        await page.waitForFunction(() => Number(document.querySelector("#charts figure.chart")?.dataset.points) > 0,
+          null, { timeout: WAIT_MS, polling: 50 }).catch(async () => {
+          throw new Error(`chart ${await page.textContent("#charts figure.chart")}`);
+        });
+        return await page.textContent("#charts figure.chart .title");
+      } finally {
+        clearInterval(pusher);
+      }
     });
 
     await check("hostile URL and search words that name Object's own properties", async () => {
