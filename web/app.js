@@ -97,6 +97,7 @@ const state = {
   ticks: 0,
   seriesStale: true, // read the series list on the next tick
   formDirty: false, // the custom range inputs hold the user's edits
+  badRange: null, // [from, to] of a link whose range ends before it starts
 };
 
 // ------------------------------------------------------------ formatting
@@ -230,9 +231,13 @@ function readURL() {
   const p = new URLSearchParams(location.search);
   const from = Date.parse(p.get("from") || "");
   const to = Date.parse(p.get("to") || "");
+  state.badRange = null;
   if (Number.isFinite(from) && Number.isFinite(to) && to > from) {
     state.range = { preset: null, from: from / 1000, to: to / 1000 };
   } else {
+    // A link whose range ends before it starts: shown in the custom
+    // range inputs, marked, for the user to correct.
+    if (Number.isFinite(from) && Number.isFinite(to)) state.badRange = [from / 1000, to / 1000];
     const r = p.get("range");
     // Own keys only: "toString" or "constructor" is no preset.
     state.range = { preset: Object.hasOwn(PRESETS, r || "") ? r : "15m", from: 0, to: 0 };
@@ -866,9 +871,16 @@ function showRange() {
   if (state.status) all.title = `The whole retention window (${fmtValue(state.status.retention_seconds, "seconds")})`;
 }
 
+function clearRangeError() {
+  $("#to").setCustomValidity("");
+  $("#to").title = "";
+}
+
 function setRange(r) {
   state.range = r;
   state.formDirty = false;
+  state.badRange = null;
+  clearRangeError();
   resetAllData();
   writeURL(true);
   showRange();
@@ -881,7 +893,7 @@ function wire() {
   }
   $("#custom").addEventListener("input", () => {
     state.formDirty = true;
-    $("#to").setCustomValidity("");
+    clearRangeError();
   });
   $("#custom").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -912,6 +924,7 @@ function wire() {
     state.formDirty = false;
     resetAllData();
     showRange();
+    showBadRange();
     rebuildUserCharts();
   });
   document.addEventListener("visibilitychange", () => {
@@ -924,6 +937,19 @@ function wire() {
   setInterval(showRange, 1000);
 }
 
+// The custom range inputs show a link's reversed range, marked, instead
+// of the window drawn (a preset) until the user edits them.
+function showBadRange() {
+  if (!state.badRange) return;
+  state.formDirty = true;
+  $("#from").value = toLocalInput(state.badRange[0]);
+  $("#to").value = toLocalInput(state.badRange[1]);
+  const why = "The link's range ends before it starts: the charts show " +
+    `the last ${state.range.preset}. Correct the range and apply it.`;
+  $("#to").setCustomValidity(why);
+  $("#to").title = why;
+}
+
 function start() {
   readURL();
   writeURL(false);
@@ -931,6 +957,7 @@ function start() {
   state.charts = OVERVIEW.map((def) => new Chart(def, box, null));
   rebuildUserCharts();
   showRange();
+  showBadRange();
   wire();
 }
 

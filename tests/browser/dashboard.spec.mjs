@@ -16,6 +16,8 @@
 //   3c. the custom range inputs show their whole date at 1280 and 375 px;
 //      a range ending before it starts is refused with an error on the
 //      field that stays until the next edit;
+//   3c'. a link with from after to draws the last 15m and shows its
+//      range in the inputs, marked invalid, for the user to correct;
 //   3d'. a chart's legend shows its newest values from its first drawing;
 //   3d. a fixed range with no data in it is read every 5 intervals, not
 //      every interval;
@@ -276,6 +278,23 @@ async function main() {
       await page.fill("#to", "2026-12-04T10:00:00"); // an edit clears it
       if (await page.evaluate(() => document.querySelector("#to").validationMessage)) {
         throw new Error("the error stays after an edit");
+      }
+      return why;
+    });
+
+    await check("a link whose range ends before it starts shows 15m and says so on the range inputs", async () => {
+      await page.goto(`${srv.base}/?from=2026-12-04T09:00:00Z&to=2026-12-04T07:00:00Z`);
+      await waitOverview(page, WAIT_MS);
+      await page.waitForTimeout(1500); // a tick or more must not undo it
+      const why = await page.evaluate(() => document.querySelector("#to").validationMessage);
+      if (!/ends before it starts/.test(why)) throw new Error(`no error on the field: '${why}'`);
+      const from = Date.parse(await page.inputValue("#from"));
+      const to = Date.parse(await page.inputValue("#to"));
+      if (!(from - to === 2 * 3600 * 1000)) throw new Error(`inputs ${from} ${to} do not hold the link's range`);
+      if (await page.getAttribute('[data-range="15m"]', "aria-pressed") !== "true") throw new Error("15m not shown");
+      await page.click('[data-range="5m"]'); // choosing a range clears it
+      if (await page.evaluate(() => document.querySelector("#to").validationMessage)) {
+        throw new Error("the error stays after choosing 5m");
       }
       return why;
     });
