@@ -31,6 +31,16 @@ const MAX_LINES = 50; // lines drawn per chart; more asks for group_by/match
 const SERIES_FAST_MAX = 1000;
 const SERIES_SLOW_TICKS = 10;
 const MAX_BACKOFF_MS = 10000;
+// Tick steps of a byte axis: powers of two, so the ticks fall on round
+// binary units (9 MiB, 9.25 MiB, 9.5 MiB), not on round decimal bytes
+// (8.58 MiB, 9.06 MiB).
+const BYTE_INCRS = Array.from({ length: 81 }, (_, i) => 2 ** (i - 20));
+// A server that accepts connections but does not answer (hung, stopped
+// with SIGSTOP, swamped) must not look live: a tick unanswered for
+// SLOW_MS says so in the header, a request unanswered for
+// REQUEST_TIMEOUT_MS is abandoned and counts as a failed tick.
+const SLOW_MS = 3000;
+const REQUEST_TIMEOUT_MS = 10000;
 
 // The fixed overview: the server's own traffic, latency and memory.
 const OVERVIEW = [
@@ -87,6 +97,7 @@ const state = {
   ticks: 0,
   seriesStale: true, // read the series list on the next tick
   formDirty: false, // the custom range inputs hold the user's edits
+  badRange: null, // [from, to] of a link whose range ends before it starts
 };
 
 // ------------------------------------------------------------ formatting
@@ -120,7 +131,9 @@ function fmtSeconds(v, digits) {
 // A value in a unit: "bytes", "seconds", "percent", "persec", or ""
 // (plain), each optionally followed by "/s" (a rate of it).
 function fmtValue(v, unit, digits = 4) {
-  if (v == null || Number.isNaN(v)) return "—";
+  if (v == null) return "—";
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
   let suffix = "";
   let u = unit;
   if (u.endsWith("/s")) {
@@ -218,11 +231,16 @@ function readURL() {
   const p = new URLSearchParams(location.search);
   const from = Date.parse(p.get("from") || "");
   const to = Date.parse(p.get("to") || "");
+  state.badRange = null;
   if (Number.isFinite(from) && Number.isFinite(to) && to > from) {
     state.range = { preset: null, from: from / 1000, to: to / 1000 };
   } else {
+    // A link whose range ends before it starts: shown in the custom
+    // range inputs, marked, for the user to correct.
+    if (Number.isFinite(from) && Number.isFinite(to)) state.badRange = [from / 1000, to / 1000];
     const r = p.get("range");
-    state.range = { preset: r in PRESETS ? r : "15m", from: 0, to: 0 };
+    // Own keys only: "toString" or "constructor" is no preset.
+    state.range = { preset: Object.hasOwn(PRESETS, r || "") ? r : "15m", from: 0, to: 0 };
   }
   state.userCharts = p.getAll("chart").map(parseChartSpec).filter(Boolean);
 }
@@ -278,12 +296,18 @@ function stepFor(seconds) {
 // ------------------------------------------------------------ fetching
 
 async function getJSON(url) {
-  const r = await fetch(url, { cache: "no-store" });
+  const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  let r;
   let body = null;
   try {
-    body = await r.json();
-  } catch {
-    body = null;
+    r = await fetch(url, { cache: "no-store", signal });
+    body = await r.json().catch((e) => {
+      if (signal.aborted) throw e;
+      return null; // not JSON: the status tells
+    });
+  } catch (e) {
+    if (signal.aborted) throw new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`);
+    throw e;
   }
   if (!r.ok) {
     const err = new Error(body && body.error ? body.error : `HTTP ${r.status}`);
@@ -293,9 +317,14 @@ async function getJSON(url) {
   return body;
 }
 
+// The JSON spells the non-finite values as strings; they are kept (the
+// legend shows them) but not drawn.
 function toNumber(v) {
   if (typeof v === "number") return v;
-  return null; // "NaN", "+Inf", "-Inf": not drawable
+  if (v === "NaN") return NaN;
+  if (v === "+Inf") return Infinity;
+  if (v === "-Inf") return -Infinity;
+  return null;
 }
 
 function queryURL(q, from, to, step) {
@@ -316,10 +345,11 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
+// JSON, not "k=v,k=v": label values may hold ',' and '=', and
+// {x: "1,y=2"} must stay another line than {x: "1", y: "2"}.
 function seriesKey(qi, s) {
-  const labels = Object.keys(s.labels || {}).sort()
-    .map((k) => `${k}=${s.labels[k]}`).join(",");
-  return `${qi}|${s.name || ""}|${labels}`;
+  const labels = Object.keys(s.labels || {}).sort().map((k) => [k, s.labels[k]]);
+  return `${qi}|${s.name || ""}|${JSON.stringify(labels)}`;
 }
 
 function defaultLabel(s) {
@@ -333,6 +363,7 @@ class Chart {
     this.user = user; // the URL entry of a user chart, or null
     this.lines = new Map(); // seriesKey -> {label, points: Map(t -> v)}
     this.lastT = null;
+    this.loaded = false; // the window was read once (data or not)
     this.step = 0;
     this.plot = null;
     this.shape = ""; // the series keys the plot was built for
@@ -410,6 +441,7 @@ class Chart {
   reset() {
     this.lines.clear();
     this.lastT = null;
+    this.loaded = false;
   }
 
   // One poll: full window on the first call, the newest buckets after.
@@ -427,6 +459,7 @@ class Chart {
     results.forEach((res, qi) => this.merge(qi, res, incremental ? qfrom + step : -Infinity));
     this.prune(from);
     this.draw(from, to);
+    this.loaded = true;
   }
 
   merge(qi, res, keepBefore) {
@@ -463,11 +496,24 @@ class Chart {
     this.hidden = all.length - keys.length;
     const ts = new Set();
     for (const k of keys) for (const t of this.lines.get(k).points.keys()) ts.add(t);
-    const xs = [...ts].sort((a, b) => a - b);
-    const cols = keys.map((k) => {
+    const sorted = [...ts].sort((a, b) => a - b);
+    // A stretch with no bucket at all (the server or its collector was
+    // stopped) is a gap, not a straight line: a row without values in
+    // the middle of every stretch over 3 times the usual bucket spacing
+    // (the median, so a series pushed every minute stays one line).
+    const diffs = sorted.slice(1).map((t, i) => t - sorted[i]).sort((a, b) => a - b);
+    const usual = diffs.length ? diffs[diffs.length >> 1] : 0;
+    const xs = [];
+    sorted.forEach((t, i) => {
+      if (i > 0 && t - sorted[i - 1] > 3 * usual) xs.push((t + sorted[i - 1]) / 2);
+      xs.push(t);
+    });
+    // raw keeps NaN and ±Inf for the legend; the plot gets null there.
+    this.raw = keys.map((k) => {
       const pts = this.lines.get(k).points;
       return xs.map((t) => (pts.has(t) ? pts.get(t) : null));
     });
+    const cols = this.raw.map((col) => col.map((v) => (Number.isFinite(v) ? v : null)));
     return { keys, data: [xs, ...cols] };
   }
 
@@ -475,12 +521,23 @@ class Chart {
     const { keys, data } = this.data();
     this.window = [from, to];
     let points = 0;
-    for (const col of data.slice(1)) for (const v of col) if (v != null) points++;
+    let odd = 0; // NaN or ±Inf: in the legend, not on the plot
+    for (const col of this.raw) {
+      for (const v of col) {
+        if (Number.isFinite(v)) points++;
+        else if (v != null) odd++;
+      }
+    }
     this.fig.dataset.points = String(points);
+    this.fig.dataset.nonfinite = String(odd);
     this.msg.classList.remove("bad");
     this.msg.textContent = points
       ? "Arrow keys read the values; Escape hides them."
       : "No data in this range yet.";
+    if (odd) {
+      this.msg.textContent = `${odd} value${odd > 1 ? "s are" : " is"} NaN or infinite: ` +
+        "shown in the legend, not drawn.";
+    }
     if (this.hidden) {
       this.msg.textContent = `${this.hidden} more series are not drawn: ` +
         "narrow the chart with match= or group them with by= in the URL.";
@@ -496,12 +553,15 @@ class Chart {
   }
 
   // Without a cursor on the chart, the legend shows the newest values.
-  showLatest() {
-    const n = this.plot.data[0].length;
-    if (n && this.cursorIdx < 0 && this.plot.cursor.left < 0) this.plot.setLegend({ idx: n - 1 });
+  // A new plot clears its legend when it first draws (after create()
+  // returns), hence also its "ready" hook.
+  showLatest(plot = this.plot) {
+    const n = plot.data[0].length;
+    if (n && this.cursorIdx < 0 && plot.cursor.left < 0) plot.setLegend({ idx: n - 1 });
   }
 
   fail(err) {
+    this.loaded = true; // the same query is refused again: no hurry
     this.msg.classList.add("bad");
     this.msg.textContent = `Cannot load: ${err.message}`;
   }
@@ -524,6 +584,16 @@ class Chart {
     const fg = cssVar("--fg");
     const grid = cssVar("--grid");
     const unit = this.def.unit;
+    // A color per series identity (its key without the query index), so
+    // the p50 and p99 lines of a route share one; the line of a later
+    // query for an identity already drawn is dashed.
+    const idents = [];
+    const look = keys.map((k) => {
+      const id = k.slice(k.indexOf("|") + 1);
+      const again = idents.includes(id);
+      if (!again) idents.push(id);
+      return { stroke: COLORS[idents.indexOf(id) % COLORS.length], ...(again ? { dash: [6, 3] } : {}) };
+    });
     const axis = { stroke: fg, grid: { stroke: grid, width: 1 },
       ticks: { stroke: grid, width: 1 } };
     const opts = {
@@ -533,17 +603,27 @@ class Chart {
         { label: "time", value: (u, v) => (v == null ? "—" : fmtTime(v)) },
         ...keys.map((k, i) => ({
           label: this.lines.get(k).label,
-          stroke: COLORS[i % COLORS.length],
+          ...look[i],
           width: 1.5,
           spanGaps: false,
-          value: (u, v) => fmtValue(v, unit, 6),
+          value: (u, v, si, di) => fmtValue(di == null ? v : this.raw[si - 1]?.[di] ?? v, unit, 6),
         })),
       ],
       axes: [
         { ...axis, space: 70, values: (u, splits, ax, space, incr) => splits.map((v) => fmtTick(v, incr)) },
-        { ...axis, size: 70, values: (u, splits) => splits.map((v) => fmtValue(v, unit, 3)) },
+        {
+          ...axis,
+          size: 70,
+          ...(unit.startsWith("bytes") ? { incrs: BYTE_INCRS } : {}),
+          values: (u, splits) => {
+            const ticks = splits.map((v) => fmtValue(v, unit, unit.startsWith("bytes") ? 6 : 3));
+            this.fig.dataset.yticks = ticks.join("|");
+            return ticks;
+          },
+        },
       ],
-      legend: { live: true },
+      hooks: { ready: [(u) => this.showLatest(u)] },
+      legend: { live: true, markers: { dash: (u, i) => (u.series[i].dash ? "dashed" : "solid") } },
       cursor: { focus: { prox: 16 } },
     };
     this.plot = new uPlot(opts, data, this.box);
@@ -595,13 +675,18 @@ function rebuildUserCharts() {
   kick();
 }
 
+// Adds a chart, or shows the one already drawing the same query.
 function addUserChart(c) {
-  state.userCharts.push(c);
-  writeURL(true);
-  rebuildUserCharts();
-  const last = state.charts[state.charts.length - 1];
-  last.box.focus({ preventScroll: true });
-  last.fig.scrollIntoView({ block: "nearest" });
+  const spec = chartSpec(c);
+  let ch = state.charts.find((x) => x.user && chartSpec(x.user) === spec);
+  if (!ch) {
+    state.userCharts.push(c);
+    writeURL(true);
+    rebuildUserCharts();
+    ch = state.charts[state.charts.length - 1];
+  }
+  ch.box.focus({ preventScroll: true });
+  ch.fig.scrollIntoView({ block: "nearest" });
 }
 
 function resetAllData() {
@@ -627,11 +712,22 @@ function seriesMatches(s, words) {
     if (eq > 0) {
       const k = w.slice(0, eq);
       const v = w.slice(eq + 1);
-      return k in labels && labels[k].toLowerCase().includes(v);
+      // The words are lower case: compare keys so too. Own keys only, so
+      // "constructor=x" is a label like any other.
+      return Object.entries(labels).some(([lk, lv]) => lk.toLowerCase() === k &&
+        lv.toLowerCase().includes(v));
     }
     if (s.name.toLowerCase().includes(w)) return true;
     return Object.values(labels).some((v) => v.toLowerCase().includes(w));
   });
+}
+
+// A matcher for exactly this label value: KEY=VALUE, except that a
+// VALUE starting with '~' would read as KEY=~REGEX: that one becomes a
+// regex matching the value itself.
+function eqMatcher(k, v) {
+  if (!v.startsWith("~")) return `${k}=${v}`;
+  return `${k}=~${v.replace(/[\\.[\]()*+?{}|^$]/g, "\\$&")}`;
 }
 
 function renderSeries() {
@@ -662,7 +758,7 @@ function renderSeries() {
         name: s.name,
         agg: s.name.endsWith("_total") ? "rate" : "avg",
         by: [],
-        match: Object.entries(s.labels || {}).map(([k, v]) => `${k}=${v}`),
+        match: Object.entries(s.labels || {}).map(([k, v]) => eqMatcher(k, v)),
       }));
       const n = document.createElement("span");
       n.className = "count";
@@ -705,6 +801,8 @@ async function loadStatus() {
 async function tick() {
   const t0 = Date.now();
   state.ticking = true;
+  const slow = setTimeout(() => setConn(false,
+    `waiting: no answer from the server for ${SLOW_MS / 1000} s`), SLOW_MS);
   try {
     if (!state.status || state.failures > 0) await loadStatus();
     const slow = state.series.length > SERIES_FAST_MAX;
@@ -727,6 +825,7 @@ async function tick() {
     state.failures++;
     setConn(false, `disconnected (${err.message}); retrying`);
   } finally {
+    clearTimeout(slow);
     state.ticking = false;
   }
   schedule(Date.now() - t0);
@@ -737,7 +836,7 @@ function schedule(spentMs) {
   if (document.hidden) return; // visibilitychange restarts it
   let wait = periodMs() - spentMs;
   if (state.failures > 0) wait = Math.min(MAX_BACKOFF_MS, periodMs() * 2 ** Math.min(state.failures, 5));
-  if (!state.range.preset && state.failures === 0 && state.charts.every((c) => c.lastT != null)) {
+  if (!state.range.preset && state.failures === 0 && state.charts.every((c) => c.loaded)) {
     wait = periodMs() * 5; // a fixed window: only the series list changes
   }
   state.timer = setTimeout(tick, Math.max(0, wait));
@@ -772,9 +871,16 @@ function showRange() {
   if (state.status) all.title = `The whole retention window (${fmtValue(state.status.retention_seconds, "seconds")})`;
 }
 
+function clearRangeError() {
+  $("#to").setCustomValidity("");
+  $("#to").title = "";
+}
+
 function setRange(r) {
   state.range = r;
   state.formDirty = false;
+  state.badRange = null;
+  clearRangeError();
   resetAllData();
   writeURL(true);
   showRange();
@@ -787,13 +893,17 @@ function wire() {
   }
   $("#custom").addEventListener("input", () => {
     state.formDirty = true;
+    clearRangeError();
   });
   $("#custom").addEventListener("submit", (e) => {
     e.preventDefault();
     const from = Date.parse($("#from").value) / 1000;
     const to = Date.parse($("#to").value) / 1000;
     if (!(to > from)) {
-      setConn(state.failures === 0, "the custom range must end after it starts");
+      // Beside the field and kept until the next edit (the header's
+      // status line is rewritten by the next tick).
+      $("#to").setCustomValidity("The range must end after it starts.");
+      $("#to").reportValidity();
       return;
     }
     setRange({ preset: null, from, to });
@@ -814,6 +924,7 @@ function wire() {
     state.formDirty = false;
     resetAllData();
     showRange();
+    showBadRange();
     rebuildUserCharts();
   });
   document.addEventListener("visibilitychange", () => {
@@ -826,6 +937,19 @@ function wire() {
   setInterval(showRange, 1000);
 }
 
+// The custom range inputs show a link's reversed range, marked, instead
+// of the window drawn (a preset) until the user edits them.
+function showBadRange() {
+  if (!state.badRange) return;
+  state.formDirty = true;
+  $("#from").value = toLocalInput(state.badRange[0]);
+  $("#to").value = toLocalInput(state.badRange[1]);
+  const why = "The link's range ends before it starts: the charts show " +
+    `the last ${state.range.preset}. Correct the range and apply it.`;
+  $("#to").setCustomValidity(why);
+  $("#to").title = why;
+}
+
 function start() {
   readURL();
   writeURL(false);
@@ -833,6 +957,7 @@ function start() {
   state.charts = OVERVIEW.map((def) => new Chart(def, box, null));
   rebuildUserCharts();
   showRange();
+  showBadRange();
   wire();
 }
 

@@ -2,8 +2,8 @@
 //
 // End-to-end tests of the dashboard in headless Chromium against the
 // real binary (started on a free port):
-//   1. the overview charts render with data; a screenshot is saved as
-//      ARTIFACT_DIR/dashboard.png;
+//   1. the overview charts render with data, byte axes on round binary
+//      units; a screenshot is saved as ARTIFACT_DIR/dashboard.png;
 //   2. a metric pushed with POST /metrics while the page is open shows
 //      in the series browser, and in its chart once added, each within
 //      two seconds of being stored;
@@ -11,14 +11,36 @@
 //      and the range;
 //   3b. a custom from-to range is applied, kept in the URL, survives a
 //      reload and is drawn;
+//   3b'. adding a series that is already charted (click, then Enter)
+//      focuses that chart instead of adding a copy;
+//   3c. the custom range inputs show their whole date at 1280 and 375 px;
+//      a range ending before it starts is refused with an error on the
+//      field that stays until the next edit;
+//   3c'. a link with from after to draws the last 15m and shows its
+//      range in the inputs, marked invalid, for the user to correct;
+//   3d'. a chart's legend shows its newest values from its first drawing;
+//   3d. a fixed range with no data in it is read every 5 intervals, not
+//      every interval;
 //   4. keyboard: Tab reaches the range presets and the search box, a
 //      range preset is chosen with Enter, a focused chart's legend steps
 //      through its points with the arrow keys;
 //   5. a 375 px wide screen scrolls no sideways; the dark scheme changes
 //      the colors;
+//   4b. a chart of +Inf (avg) or NaN (last) values says so in its legend
+//      and message instead of "no data";
+//   4c. two series whose label texts join alike ({x: "1,y=2"} and
+//      {x: "1", y: "2"}) are two lines;
+//   4d. a series whose label value starts with '~' (which KEY=~ would
+//      read as a regex) is charted when clicked in the list;
+//   5b. hostile input: ?range=toString (an Object property, no preset)
+//      falls back to 15m; a search word constructor=x breaks nothing;
 // and through all of them no console error, page error, failed request
 // or HTTP error status. Last, on a page of its own (refused connections
 // are expected there):
+//   6a. when the server stops answering (SIGSTOP: connections are still
+//      accepted), the page says so instead of looking live;
+//   6b. the time it was stopped shows as a gap in the charts (a point
+//      without value when read with the arrow keys), not a straight line;
 //   6. when the server stops, the page says it is disconnected; when a
 //      new server starts on the same port, the page reconnects by itself
 //      and draws the new server's data.
@@ -139,6 +161,28 @@ async function main() {
       await waitOverview(page, WAIT_MS);
       const n = await page.locator("#overview figure.chart").count();
       if (n < 5) throw new Error(`${n} overview charts`);
+      // A route's p50 and p99 lines share a color, p99 dashed; routes
+      // differ (10 colors, 8 routes).
+      const marks = await page.$$eval('[data-chart="latency"] .u-legend .u-series', (rows) => rows.slice(1)
+        .map((r) => [r.querySelector(".u-label").textContent, r.querySelector(".u-marker").style.border]));
+      const p50 = new Map(marks.filter(([l]) => l.endsWith(" p50")).map(([l, b]) => [l.slice(0, -4), b]));
+      const colors = [...p50.values()].map((b) => b.replace(/^.*(rgb.*)$/, "$1"));
+      if (p50.size < 2 || new Set(colors).size !== p50.size) throw new Error(`p50 markers ${JSON.stringify(marks)}`);
+      for (const [l, b] of marks.filter(([x]) => x.endsWith(" p99"))) {
+        const mine = p50.get(l.slice(0, -4)) || "";
+        if (!/dashed/.test(b) || b.replace("dashed", "solid") !== mine) {
+          throw new Error(`${l}: marker ${b}, its p50's ${mine}`);
+        }
+      }
+      // Byte axes tick on round binary units (9.25 MiB), not 8.58 MiB.
+      for (const id of ["rss", "sysmem"]) {
+        const ticks = (await page.getAttribute(`[data-chart="${id}"]`, "data-yticks")) || "";
+        const odd = ticks.split("|").filter((t) => {
+          const m = /^(-?[\d.]+) (B|KiB|MiB|GiB|TiB)$/.exec(t);
+          return !m || Math.abs(Number(m[1]) * 1024 - Math.round(Number(m[1]) * 1024)) > 1e-6;
+        });
+        if (!ticks || odd.length) throw new Error(`${id} axis ticks ${ticks}`);
+      }
       const shot = join(artifacts, "dashboard.png");
       await page.screenshot({ path: shot, fullPage: false });
       return `${n} charts, first data after ${Date.now() - t0} ms; ${shot}`;
@@ -203,8 +247,87 @@ async function main() {
       await page.reload();
       await waitOverview(page, WAIT_MS);
       if (page.url() !== url) throw new Error(`reload changed the URL: ${url} -> ${page.url()}`);
-      if ((await page.inputValue("#from")) !== from) throw new Error(`from is ${await page.inputValue("#from")}, not ${from}`);
+      // Chromium drops ":00" seconds from the value: compare the times.
+      const fromNow = await page.inputValue("#from");
+      if (Date.parse(fromNow) !== Date.parse(from)) throw new Error(`from is ${fromNow}, not ${from}`);
       return url.replace(srv.base, "");
+    });
+
+    await check("the custom range form: dates not clipped; a reversed range refused where it stays", async () => {
+      await page.goto(`${srv.base}/?range=15m`);
+      await waitOverview(page, WAIT_MS);
+      for (const width of [1280, 375]) {
+        await page.setViewportSize({ width, height: 800 });
+        const clipped = await page.$$eval("#custom input", (is) => is.filter((i) => {
+          const w = i.offsetWidth;
+          i.style.maxWidth = "none";
+          const natural = i.offsetWidth;
+          i.style.maxWidth = "";
+          return w < natural;
+        }).map((i) => i.id));
+        if (clipped.length) throw new Error(`at ${width} px the date of ${clipped} is cut off`);
+      }
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.fill("#from", "2026-12-04T09:00:00");
+      await page.fill("#to", "2026-12-04T07:00:00");
+      await page.click("#custom button[type=submit]");
+      await page.waitForTimeout(2500); // the next ticks must not wipe the error
+      const why = await page.evaluate(() => document.querySelector("#to").validationMessage);
+      if (!/end after it starts/.test(why)) throw new Error(`no error on the field: '${why}'`);
+      if (!/[?&]range=15m/.test(page.url())) throw new Error(`range changed: ${page.url()}`);
+      await page.fill("#to", "2026-12-04T10:00:00"); // an edit clears it
+      if (await page.evaluate(() => document.querySelector("#to").validationMessage)) {
+        throw new Error("the error stays after an edit");
+      }
+      return why;
+    });
+
+    await check("a link whose range ends before it starts shows 15m and says so on the range inputs", async () => {
+      await page.goto(`${srv.base}/?from=2026-12-04T09:00:00Z&to=2026-12-04T07:00:00Z`);
+      await waitOverview(page, WAIT_MS);
+      await page.waitForTimeout(1500); // a tick or more must not undo it
+      const why = await page.evaluate(() => document.querySelector("#to").validationMessage);
+      if (!/ends before it starts/.test(why)) throw new Error(`no error on the field: '${why}'`);
+      const from = Date.parse(await page.inputValue("#from"));
+      const to = Date.parse(await page.inputValue("#to"));
+      if (!(from - to === 2 * 3600 * 1000)) throw new Error(`inputs ${from} ${to} do not hold the link's range`);
+      if (await page.getAttribute('[data-range="15m"]', "aria-pressed") !== "true") throw new Error("15m not shown");
+      await page.click('[data-range="5m"]'); // choosing a range clears it
+      if (await page.evaluate(() => document.querySelector("#to").validationMessage)) {
+        throw new Error("the error stays after choosing 5m");
+      }
+      return why;
+    });
+
+    await check("a chart's legend shows the newest values as soon as it is drawn", async () => {
+      // A fixed range is read again only after 5 intervals: the legend
+      // must not wait for that second read.
+      const iso = (ms) => new Date(ms).toISOString();
+      await page.goto(`${srv.base}/?from=${iso(Date.now() - 600000)}&to=${iso(Date.now() + 60000)}`);
+      await waitOverview(page, WAIT_MS);
+      const times = () => page.$$eval("#overview figure.chart .u-legend .u-series:first-child .u-value",
+        (vs) => vs.map((v) => v.textContent));
+      await page.waitForFunction(() => [...document.querySelectorAll(
+        "#overview figure.chart .u-legend .u-series:first-child .u-value")].every((v) => v.textContent !== "—"),
+      null, { timeout: 2000, polling: 50 }).catch(async () => {
+        throw new Error(`legend times ${JSON.stringify(await times())}`);
+      });
+      return (await times())[0];
+    });
+
+    await check("a fixed range without data is not read again every second", async () => {
+      await page.goto(`${srv.base}/?from=1999-01-01T00:00:00Z&to=1999-01-01T01:00:00Z`);
+      await page.waitForFunction(() => [...document.querySelectorAll("#overview figure.chart .msg")]
+        .every((m) => m.textContent.startsWith("No data")), null, { timeout: WAIT_MS, polling: 50 });
+      let queries = 0;
+      const count = (r) => { if (r.url().includes("/api/v1/query")) queries++; };
+      page.on("request", count);
+      await page.waitForTimeout(6000);
+      page.off("request", count);
+      // A fixed window is read again every 5 intervals: at most 2 rounds
+      // of the 7 overview queries in 6 s (one round a second before).
+      if (queries > 14) throw new Error(`${queries} range queries in 6 s`);
+      return `${queries} range queries in 6 s`;
     });
 
     await check("keyboard: Tab reaches the presets and the search box", async () => {
@@ -255,8 +378,157 @@ async function main() {
       return `light ${light}, dark ${dark}`;
     });
 
+    await check("adding a series already charted focuses that chart, adds no copy", async () => {
+      await page.goto(`${srv.base}/?range=5m`);
+      await waitOverview(page, WAIT_MS);
+      await page.fill("#search", "process_resident_memory_bytes");
+      const b = page.locator("#series-list button", { hasText: "process_resident_memory_bytes" }).first();
+      await b.waitFor({ timeout: WAIT_MS });
+      await b.click();
+      await b.focus();
+      await page.keyboard.press("Enter"); // the same series again, by keyboard
+      const n = await page.locator("#charts figure.chart").count();
+      const inURL = (page.url().match(/[?&]chart=/g) || []).length;
+      if (n !== 1 || inURL !== 1) throw new Error(`${n} charts, ${inURL} in the URL`);
+      const focused = await page.evaluate(() => document.activeElement.closest("#charts figure.chart") !== null);
+      if (!focused) throw new Error("the chart is not focused");
+    });
+
+    await check("NaN and ±Inf values show in the legend, not as missing data", async () => {
+      const inf = `browser_inf_${process.pid}`;
+      const nan = `browser_nan_${process.pid}`;
+      await push(srv.base, inf, {}, "+Inf");
+      await push(srv.base, nan, {}, "NaN");
+      await page.goto(`${srv.base}/?range=5m&chart=${inf}&chart=${nan};agg=last`);
+      const read = () => page.$$eval("#charts figure.chart", (fs) => fs.map((f) => ({
+        value: f.querySelector(".u-legend .u-series:nth-child(2) .u-value")?.textContent,
+        msg: f.querySelector(".msg").textContent,
+      })));
+      await page.waitForFunction(() => {
+        const v = [...document.querySelectorAll("#charts figure.chart .u-legend .u-series:nth-child(2) .u-value")];
+        return v.length === 2 && v[0].textContent === "+Inf" && v[1].textContent === "NaN";
+      }, null, { timeout: WAIT_MS, polling: 50 }).catch(async () => {
+        throw new Error(`legend and message: ${JSON.stringify(await read())}`);
+      });
+      const got = await read();
+      if (!got.every((g) => /NaN or infinite/.test(g.msg))) throw new Error(JSON.stringify(got));
+      return `legend ${got[0].value}, ${got[1].value}`;
+    });
+
+    await check("series whose label values hold ',' and '=' stay apart in a chart", async () => {
+      const name = `browser_collide_${process.pid}`;
+      await push(srv.base, name, { x: "1,y=2" }, 1);
+      await push(srv.base, name, { x: "1", y: "2" }, 5);
+      await page.goto(`${srv.base}/?range=5m&chart=${name}`);
+      const labels = () => page.$$eval("#charts figure.chart .u-legend .u-series .u-label",
+        (ls) => ls.slice(1).map((l) => l.textContent));
+      await page.waitForFunction(() => Number(document.querySelector("#charts figure.chart")?.dataset.points) > 0,
+        null, { timeout: WAIT_MS, polling: 50 });
+      const got = await labels();
+      if (got.length !== 2) throw new Error(`lines ${JSON.stringify(got)}`);
+      return got.join(" | ");
+    });
+
+    await check("a series whose label value starts with '~' is charted by a click", async () => {
+      const name = `browser_tilde_${process.pid}`;
+      const pusher = setInterval(() => push(srv.base, name, { path: "~/a.b(c)" }, 7).catch(() => {}), 250);
+      try {
+        await push(srv.base, name, { path: "~/a.b(c)" }, 7);
+        await page.goto(`${srv.base}/?range=5m`);
+        await page.fill("#search", name);
+        const b = page.locator("#series-list button", { hasText: name }).first();
+        await b.waitFor({ timeout: WAIT_MS });
+        await b.click();
+        await page.waitForFunction(() => Number(document.querySelector("#charts figure.chart")?.dataset.points) > 0,
+          null, { timeout: WAIT_MS, polling: 50 }).catch(async () => {
+          throw new Error(`chart ${await page.textContent("#charts figure.chart")}`);
+        });
+        return await page.textContent("#charts figure.chart .title");
+      } finally {
+        clearInterval(pusher);
+      }
+    });
+
+    await check("hostile URL and search words that name Object's own properties", async () => {
+      // "toString" is no range preset: the page falls back to 15m and
+      // draws, rather than asking the server for from=NaN.
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.goto(`${srv.base}/?range=toString`);
+      await waitOverview(page, WAIT_MS);
+      if (!/[?&]range=15m/.test(page.url())) throw new Error(`URL not repaired: ${page.url()}`);
+      // A label word "constructor=x" matches no label and breaks nothing.
+      await push(srv.base, "browser_proto_metric", { Constructor: "xyz" }, 1);
+      await page.fill("#search", "constructor=x");
+      await page.waitForFunction(() => /^1 series match/.test(document.querySelector("#series-count").textContent),
+        null, { timeout: WAIT_MS, polling: 50 });
+      await page.fill("#search", "constructor=nothing");
+      await page.waitForFunction(() => /^0 series match/.test(document.querySelector("#series-count").textContent),
+        null, { timeout: WAIT_MS, polling: 50 });
+      await page.waitForTimeout(1500); // a tick or two with that search
+      if (await page.evaluate(() => document.querySelector("#conn").classList.contains("bad"))) {
+        throw new Error(`page says ${await page.textContent("#conn")}`);
+      }
+    });
+
     await check("no console errors, failed requests or HTTP errors", async () => {
       if (problems.length) throw new Error(problems.slice(0, 20).join("\n"));
+    });
+
+    let stoppedPage = null; // page4, kept for the next check
+    await check("says so when the server accepts connections but stops answering", async () => {
+      const page4 = await browser.ctx.newPage();
+      const bad = () => document.querySelector("#conn").classList.contains("bad");
+      let ok = false;
+      try {
+        await page4.goto(`${srv.base}/?range=5m`);
+        await waitOverview(page4, WAIT_MS);
+        process.kill(srv.proc.pid, "SIGSTOP"); // the kernel still accepts connections
+        try {
+          await page4.waitForFunction(bad, null, { timeout: WAIT_MS, polling: 100 });
+          const hung = await page4.textContent("#conn");
+          // Then the requests time out: a failed tick, retried.
+          await page4.waitForFunction(() => document.querySelector("#conn").textContent
+            .startsWith("disconnected (no answer within"), null, { timeout: WAIT_MS, polling: 100 })
+            .catch(() => {});
+          const gaveUp = await page4.textContent("#conn");
+          if (!gaveUp.startsWith("disconnected (no answer within")) throw new Error(`header says ${gaveUp}`);
+          ok = true;
+          return `${hung}; then ${gaveUp}`;
+        } finally {
+          process.kill(srv.proc.pid, "SIGCONT");
+          await page4.waitForFunction(() => document.querySelector("#conn").textContent.startsWith("live"),
+            null, { timeout: WAIT_MS }).catch(() => {});
+        }
+      } finally {
+        if (ok) stoppedPage = page4;
+        else await page4.close();
+      }
+    });
+
+    await check("the time the server was stopped is a gap in the charts, not a line", async () => {
+      if (!stoppedPage) throw new Error("no page from the previous test");
+      const page4 = stoppedPage;
+      try {
+        await page4.waitForFunction(() => document.querySelector("#conn").textContent.startsWith("live"),
+          null, { timeout: WAIT_MS });
+        // Read the memory chart's points from the newest back: one of
+        // them must be the gap (no value) left by the >10 s stop.
+        const value = '[data-chart="rss"] .u-legend .u-series:nth-child(2) .u-value';
+        const time = '[data-chart="rss"] .u-legend .u-series:nth-child(1) .u-value';
+        for (let attempt = 0; attempt < 20; attempt++) {
+          await page4.focus('[data-chart="rss"] .plot');
+          await page4.keyboard.press("End");
+          for (let i = 0; i < 60; i++) {
+            if ((await page4.textContent(value)) === "—") return `gap at ${await page4.textContent(time)}`;
+            await page4.keyboard.press("ArrowLeft");
+          }
+          await page4.keyboard.press("Escape");
+          await page4.waitForTimeout(1000); // the points after the stop may not be in yet
+        }
+        throw new Error("no gap among the newest 60 points of the memory chart");
+      } finally {
+        await page4.close();
+      }
     });
 
     await check("reconnects by itself when the server restarts", async () => {
