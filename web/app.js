@@ -26,6 +26,9 @@ const COLORS = ["#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed",
   "#0891b2", "#db2777", "#65a30d", "#9333ea", "#ea580c"];
 const MAX_LISTED = 100; // series shown at once in the browser
 const MAX_LINES = 50; // lines drawn per chart; more asks for group_by/match
+// Charts besides the overview: each polls once per interval, so a link
+// with hundreds of charts must not turn the page into a load generator.
+const MAX_CHARTS = 24;
 // Above this many stored series the browser's list is read every
 // SERIES_SLOW_TICKS ticks (and on every search), not every tick.
 const SERIES_FAST_MAX = 1000;
@@ -242,7 +245,8 @@ function readURL() {
     // Own keys only: "toString" or "constructor" is no preset.
     state.range = { preset: Object.hasOwn(PRESETS, r || "") ? r : "15m", from: 0, to: 0 };
   }
-  state.userCharts = p.getAll("chart").map(parseChartSpec).filter(Boolean);
+  state.userCharts = p.getAll("chart").map(parseChartSpec).filter(Boolean)
+    .slice(0, MAX_CHARTS);
 }
 
 // Query strings keep '=', ';', ',', '/' and ':' readable.
@@ -672,6 +676,9 @@ function rebuildUserCharts() {
     state.charts.push(new Chart(userChartDef(c, i), box, c));
   });
   $("#charts-empty").hidden = state.userCharts.length > 0;
+  $("#charts-full").textContent =
+    `At most ${MAX_CHARTS} charts at once: remove one to add another.`;
+  $("#charts-full").hidden = state.userCharts.length < MAX_CHARTS;
   kick();
 }
 
@@ -679,6 +686,10 @@ function rebuildUserCharts() {
 function addUserChart(c) {
   const spec = chartSpec(c);
   let ch = state.charts.find((x) => x.user && chartSpec(x.user) === spec);
+  if (!ch && state.userCharts.length >= MAX_CHARTS) {
+    $("#charts-full").hidden = false;
+    return;
+  }
   if (!ch) {
     state.userCharts.push(c);
     writeURL(true);

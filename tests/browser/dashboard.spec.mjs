@@ -470,6 +470,19 @@ async function main() {
       }
     });
 
+    await check("a link with hundreds of charts draws at most 24 and says so", async () => {
+      const charts = Array.from({ length: 200 }, (_, i) => `chart=browser_many_${i}`).join("&");
+      await page.goto(`${srv.base}/?range=5m&${charts}`);
+      await waitOverview(page, WAIT_MS);
+      await page.waitForFunction(() => !document.querySelector("#charts-full").hidden,
+        null, { timeout: WAIT_MS, polling: 50 });
+      const n = await page.evaluate(() => document.querySelectorAll("#charts figure.chart").length);
+      if (n !== 24) throw new Error(`${n} charts drawn`);
+      const inUrl = (page.url().match(/[?&]chart=/g) || []).length;
+      if (inUrl > 24) throw new Error(`${inUrl} charts kept in the URL`);
+      return `${n} charts, ${inUrl} in the URL`;
+    });
+
     await check("no console errors, failed requests or HTTP errors", async () => {
       if (problems.length) throw new Error(problems.slice(0, 20).join("\n"));
     });
