@@ -127,3 +127,26 @@ char *sb__buf_steal(sb_buf *b, size_t *len)
     b->cap = 0;
     return p;
 }
+
+int sb__array_grow(void **arr, size_t *cap, size_t need, size_t elem,
+                   size_t first)
+{
+    size_t n = *cap ? *cap : (first ? first : 1);
+    void *p;
+
+    if (need <= *cap)
+        return SB_OK;
+    while (n < need) {
+        if (n > SIZE_MAX / 2)
+            return SB_ENOMEM;
+        n *= 2;
+    }
+    if (elem != 0 && n > SIZE_MAX / elem)
+        return SB_ENOMEM;
+    p = realloc(*arr, n * elem);
+    if (p == NULL)
+        return SB_ENOMEM;
+    *arr = p;
+    *cap = n;
+    return SB_OK;
+}

@@ -34,6 +34,16 @@ int sb__buf_printf(sb_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Removes the first n bytes (n <= len). */
 void sb__buf_consume(sb_buf *b, size_t n);
+/*
+ * Grows a plain array *arr of *cap elements of elem bytes so it holds at
+ * least need elements: the capacity doubles from first (or from *cap),
+ * so appending one element at a time costs amortised O(1). Guards the
+ * size arithmetic against overflow. 0 or SB_ENOMEM; on failure the array
+ * is unchanged.
+ */
+int sb__array_grow(void **arr, size_t *cap, size_t need, size_t elem,
+                   size_t first);
+
 /* Hands the storage to the caller (who frees it with free()) and leaves
  * the buffer empty. Returns NULL when the buffer never allocated. */
 char *sb__buf_steal(sb_buf *b, size_t *len);

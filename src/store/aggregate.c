@@ -60,23 +60,6 @@ int64_t sb__floor_div(int64_t a, int64_t b)
     return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    size_t n = *cap ? *cap : 16;
-    void *p;
-
-    if (need <= *cap)
-        return SB_OK;
-    while (n < need)
-        n *= 2;
-    p = realloc(*arr, n * elem);
-    if (p == NULL)
-        return SB_ENOMEM;
-    *arr = p;
-    *cap = n;
-    return SB_OK;
-}
-
 /* ------------------------------------------------------------ buckets */
 
 typedef struct bucket {
@@ -347,8 +330,8 @@ static int keep_series(qstate *st, const char *key, size_t key_len,
 
     if (rc != SB_OK)
         return rc;
-    if (grow((void **)&r->series, &st->res_cap, r->nseries + 1,
-             sizeof *r->series) != SB_OK)
+    if (sb__array_grow((void **)&r->series, &st->res_cap, r->nseries + 1,
+                       sizeof *r->series, 16) != SB_OK)
         return SB_ENOMEM;
     s = &r->series[r->nseries];
     memset(s, 0, sizeof *s);
@@ -379,10 +362,10 @@ static int series_plain(void *ud, const sb_scan_series *s)
     size_t n = 0;
     double v;
 
-    if (grow((void **)&st->scratch, &st->scratch_cap, s->npts,
-             sizeof *st->scratch) != SB_OK ||
-        grow((void **)&st->vals, &st->vals_cap, s->npts, sizeof *st->vals) !=
-            SB_OK)
+    if (sb__array_grow((void **)&st->scratch, &st->scratch_cap, s->npts,
+                       sizeof *st->scratch, 16) != SB_OK ||
+        sb__array_grow((void **)&st->vals, &st->vals_cap, s->npts,
+                       sizeof *st->vals, 16) != SB_OK)
         return SB_ENOMEM;
     iter_init(&it, st->q, s->pts, s->npts);
     while (next_bucket(&it, &b)) {
@@ -474,8 +457,8 @@ static group *find_group(qstate *st, const sb_scan_series *s)
             return g;
     }
 
-    if (grow((void **)&st->groups, &st->groups_cap, st->ngroups + 1,
-             sizeof *st->groups) != SB_OK)
+    if (sb__array_grow((void **)&st->groups, &st->groups_cap, st->ngroups + 1,
+                       sizeof *st->groups, 16) != SB_OK)
         return NULL;
     g = &st->groups[st->ngroups];
     memset(g, 0, sizeof *g);
@@ -541,8 +524,8 @@ static bool make_partial(const qstate *st, const bucket *b, partial *p)
 /* Appends the non-NaN samples of b to the group's percentile pairs. */
 static int add_pairs(group *g, const bucket *b)
 {
-    if (grow((void **)&g->pairs, &g->pairs_cap, g->npairs + b->n,
-             sizeof *g->pairs) != SB_OK)
+    if (sb__array_grow((void **)&g->pairs, &g->pairs_cap, g->npairs + b->n,
+                       sizeof *g->pairs, 16) != SB_OK)
         return SB_ENOMEM;
     for (size_t i = 0; i < b->n; i++)
         if (!isnan(b->p[i].v))
@@ -570,8 +553,8 @@ static int series_grouped(void *ud, const sb_scan_series *s)
                 return SB_ENOMEM;
             continue;
         }
-        if (grow((void **)&g->parts, &g->parts_cap, g->nparts + 1,
-                 sizeof *g->parts) != SB_OK)
+        if (sb__array_grow((void **)&g->parts, &g->parts_cap, g->nparts + 1,
+                           sizeof *g->parts, 16) != SB_OK)
             return SB_ENOMEM;
         if (make_partial(st, &b, &g->parts[g->nparts]))
             g->nparts++;
@@ -765,8 +748,8 @@ static int finish_groups(qstate *st)
             is_pct(st->q->agg) ? st->groups[i].npairs : st->groups[i].nparts;
         most = m > most ? m : most;
     }
-    if (grow((void **)&st->vals, &st->vals_cap, most, sizeof *st->vals) !=
-        SB_OK)
+    if (sb__array_grow((void **)&st->vals, &st->vals_cap, most,
+                       sizeof *st->vals, 16) != SB_OK)
         return SB_ENOMEM;
     sb__buf_init(&key, SIZE_MAX);
     for (size_t i = 0; i < st->ngroups && rc == SB_OK; i++) {

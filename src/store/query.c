@@ -65,23 +65,6 @@ static bool name_matches(const sb_query *q, const sb_series *s)
     return false;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    size_t n = *cap ? *cap : 16;
-    void *p;
-
-    if (need <= *cap)
-        return SB_OK;
-    while (n < need)
-        n *= 2;
-    p = realloc(*arr, n * elem);
-    if (p == NULL)
-        return SB_ENOMEM;
-    *arr = p;
-    *cap = n;
-    return SB_OK;
-}
-
 /* Swaps two times. */
 static void swap64(int64_t *a, int64_t *b)
 {
@@ -185,8 +168,8 @@ static size_t read_series(collector *c, const sb_series *s, int64_t since)
     if (q->latest && sb__series_last(s, &last) && last.t <= q->until_ns) {
         if (last.t < since)
             return 0;
-        if (grow((void **)&c->pts, &c->pts_cap, c->npts + 1, sizeof *c->pts) !=
-            SB_OK)
+        if (sb__array_grow((void **)&c->pts, &c->pts_cap, c->npts + 1,
+                           sizeof *c->pts, 16) != SB_OK)
             return (size_t)-1;
         c->pts[c->npts] = last;
         return 1;
@@ -194,8 +177,8 @@ static size_t read_series(collector *c, const sb_series *s, int64_t since)
     n = sb__series_count_range(s, since, q->until_ns);
     if (n == 0)
         return 0;
-    if (grow((void **)&c->pts, &c->pts_cap, c->npts + n, sizeof *c->pts) !=
-        SB_OK)
+    if (sb__array_grow((void **)&c->pts, &c->pts_cap, c->npts + n,
+                       sizeof *c->pts, 16) != SB_OK)
         return (size_t)-1;
     return sb__series_read_range(s, since, q->until_ns, c->pts + c->npts);
 }
@@ -210,8 +193,8 @@ static int add_span(collector *c, const sb_series *s, int64_t since)
 
     if (n == 0)
         return SB_OK;
-    if (grow((void **)&c->series, &c->series_cap, c->nseries + 1,
-             sizeof *c->series) != SB_OK ||
+    if (sb__array_grow((void **)&c->series, &c->series_cap, c->nseries + 1,
+                       sizeof *c->series, 16) != SB_OK ||
         sb__buf_append(&c->keys, s->key, s->key_len) != SB_OK)
         return SB_ENOMEM;
     cs = &c->series[c->nseries++];
@@ -256,8 +239,8 @@ static int collect_series(collector *c, const sb_series *s)
         c->npts + keep > q->max_points)
         return SB_ETOOLARGE;
 
-    if (grow((void **)&c->series, &c->series_cap, c->nseries + 1,
-             sizeof *c->series) != SB_OK ||
+    if (sb__array_grow((void **)&c->series, &c->series_cap, c->nseries + 1,
+                       sizeof *c->series, 16) != SB_OK ||
         sb__buf_append(&c->keys, s->key, s->key_len) != SB_OK)
         return SB_ENOMEM;
 

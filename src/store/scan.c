@@ -40,23 +40,6 @@ static bool name_ok(const sb_scan_filter *f, const sb_series *s)
     return false;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    size_t n = *cap ? *cap : 64;
-    void *p;
-
-    if (need <= *cap)
-        return SB_OK;
-    while (n < need)
-        n *= 2;
-    p = realloc(*arr, n * elem);
-    if (p == NULL)
-        return SB_ENOMEM;
-    *arr = p;
-    *cap = n;
-    return SB_OK;
-}
-
 /* Copies one series out. Runs under the shard lock. */
 static int copy_series(scanner *sc, const sb_series *s)
 {
@@ -69,10 +52,10 @@ static int copy_series(scanner *sc, const sb_series *s)
     sc->total += n;
     if (f->max_points > 0 && sc->total > f->max_points)
         return SB_ETOOLARGE;
-    if (grow((void **)&sc->ents, &sc->ents_cap, sc->nents + 1,
-             sizeof *sc->ents) != SB_OK ||
-        grow((void **)&sc->pts, &sc->pts_cap, sc->npts + n, sizeof *sc->pts) !=
-            SB_OK ||
+    if (sb__array_grow((void **)&sc->ents, &sc->ents_cap, sc->nents + 1,
+                       sizeof *sc->ents, 64) != SB_OK ||
+        sb__array_grow((void **)&sc->pts, &sc->pts_cap, sc->npts + n,
+                       sizeof *sc->pts, 64) != SB_OK ||
         sb__buf_append(&sc->keys, s->key, s->key_len) != SB_OK)
         return SB_ENOMEM;
 
