@@ -165,34 +165,6 @@ enum MHD_Result sb__respond_asset(struct MHD_Connection *c, sb_request *rq)
     return sb__respond(c, rq, status, r, flags);
 }
 
-/* GET /api/v1/status takes no parameters: any decodable key is a 400. */
-static bool status_query_ok(struct MHD_Connection *c, sb_request *rq,
-                            enum MHD_Result *ret)
-{
-    sb_params p = {0};
-    char err[256] = "";
-    int rc;
-
-    if (rq->query == NULL || rq->query_len == 0)
-        return true;
-    rc = sb__params_parse(rq->query, rq->query_len, &p, err, sizeof err);
-    if (rc == 0 && p.n == 0) {
-        sb__params_free(&p);
-        return true;
-    }
-    if (rc == 0)
-        snprintf(err, sizeof err, "unknown parameter '%.64s'", p.items[0].key);
-    sb__params_free(&p);
-    *ret = sb__respond_error(c, rq,
-                             rc == SB_ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR
-                                             : MHD_HTTP_BAD_REQUEST,
-                             rc == SB_ENOMEM ? "out of memory"
-                             : err[0]        ? err
-                                             : sb_strerror(rc),
-                             -1);
-    return false;
-}
-
 static double seconds(int64_t ns)
 {
     return (double)ns / 1e9;
@@ -205,7 +177,7 @@ enum MHD_Result sb__respond_status(struct MHD_Connection *c, sb_request *rq)
     sb_buf body;
     sb_jw w;
 
-    if (!status_query_ok(c, rq, &ret))
+    if (!sb__no_params_ok(c, rq, &ret))
         return ret;
     sb__buf_init(&body, SIZE_MAX);
     sb__jw_init(&w, &body);

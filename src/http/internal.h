@@ -232,6 +232,13 @@ enum MHD_Result sb__respond_points(struct MHD_Connection *c, sb_request *rq,
 enum MHD_Result sb__respond_prom(struct MHD_Connection *c, sb_request *rq,
                                  sb_result *res, bool vary_accept);
 
+/* For routes that take no parameters (POST /metrics, GET /api/v1/status):
+ * true when the query string holds none; otherwise queues a 400 naming
+ * the first key (500 when out of memory) and returns false with *ret set
+ * (router.c). */
+bool sb__no_params_ok(struct MHD_Connection *c, sb_request *rq,
+                      enum MHD_Result *ret);
+
 /* -------------------------------------------------------- dashboard.c */
 
 /* GET / and GET /assets/<name>: the embedded file, 304 on a matching

@@ -220,9 +220,8 @@ static enum MHD_Result get_healthz(struct MHD_Connection *c, sb_request *rq)
     return sb__respond_json(c, rq, MHD_HTTP_OK, &body, false);
 }
 
-/* POST takes no parameters: any (decodable) key is refused by name. */
-static bool post_query_ok(struct MHD_Connection *c, sb_request *rq,
-                          enum MHD_Result *ret)
+bool sb__no_params_ok(struct MHD_Connection *c, sb_request *rq,
+                      enum MHD_Result *ret)
 {
     sb_params p = {0};
     char err[256] = "";
@@ -281,7 +280,7 @@ static enum MHD_Result post_begin(struct MHD_Connection *c, sb_request *rq)
     enum MHD_Result ret;
     uint64_t len;
 
-    if (!post_query_ok(c, rq, &ret))
+    if (!sb__no_params_ok(c, rq, &ret))
         return ret;
     if (!sb__identity_encoding(enc))
         return sb__respond_error(c, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
