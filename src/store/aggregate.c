@@ -62,6 +62,16 @@ int64_t sb__floor_div(int64_t a, int64_t b)
 
 /* ------------------------------------------------------------ buckets */
 
+/* The start of bucket k; the first bucket of a huge step may start before
+ * the earliest time int64_t nanoseconds hold, and is then reported at
+ * that time. */
+static int64_t bucket_start(int64_t k, int64_t step)
+{
+    int64_t start;
+
+    return __builtin_mul_overflow(k, step, &start) ? INT64_MIN : start;
+}
+
 typedef struct bucket {
     int64_t k, start;
     const sb_point *p; /* the bucket's samples within [from, to] */
@@ -117,7 +127,7 @@ static bool next_bucket(bucket_iter *it, bucket *b)
         return false;
 
     b->k = sb__floor_div(it->pts[it->i].t, it->step);
-    b->start = b->k * it->step;
+    b->start = bucket_start(b->k, it->step);
     /* Samples before from: those of earlier buckets may be bucket k's
      * reference; those of bucket k itself are not counted in it, but one
      * of them may be the reference of bucket k+1. */
@@ -127,7 +137,9 @@ static bool next_bucket(bucket_iter *it, bucket *b)
     b->has_ref = it->has_last && it->last_k + 1 == b->k;
     b->ref = it->last_v;
     note_last(it, it->pts + cut, it->i - cut, b->k, true);
-    if (__builtin_add_overflow(b->start, it->step - 1, &end) || end > it->to)
+    /* From the next bucket's start: b->start may be clamped. */
+    if (__builtin_add_overflow(b->k, 1, &end) ||
+        __builtin_mul_overflow(end, it->step, &end) || --end > it->to)
         end = it->to;
     lo = it->i;
     while (it->i < it->n && it->pts[it->i].t <= end)
@@ -652,7 +664,7 @@ static long pct_dense(qstate *st, group *g, int64_t k0, size_t nb)
 
         if (m > 0)
             st->vals[n++] =
-                (sb_agg_value){(k0 + (int64_t)b) * st->q->step_ns,
+                (sb_agg_value){bucket_start(k0 + (int64_t)b, st->q->step_ns),
                                select_kth(v + lo, m, pct_index(st->q->agg, m))};
     }
 out:
@@ -687,7 +699,7 @@ static int finish_group(qstate *st, group *g, size_t *out)
             while (j < g->npairs && g->pairs[j].k == g->pairs[i].k)
                 j++;
             st->vals[n++] =
-                (sb_agg_value){g->pairs[i].k * st->q->step_ns,
+                (sb_agg_value){bucket_start(g->pairs[i].k, st->q->step_ns),
                                g->pairs[i + pct_index(st->q->agg, j - i)].v};
             i = j;
         }
@@ -701,7 +713,7 @@ static int finish_group(qstate *st, group *g, size_t *out)
         while (j < g->nparts && g->parts[j].k == g->parts[i].k)
             j++;
         st->vals[n++] =
-            (sb_agg_value){g->parts[i].k * st->q->step_ns,
+            (sb_agg_value){bucket_start(g->parts[i].k, st->q->step_ns),
                            combine(st->q->agg, g->parts + i, j - i)};
         i = j;
     }

@@ -77,6 +77,8 @@ static int64_t pick_age(sb_store *st, size_t need)
     for (size_t i = 0; i < SB_SHARDS; i++)
         if (list_shard(&st->shards[i], &l) != SB_OK)
             goto out;
+    if (l.n == 0) /* the bytes left are chunk arrays, not chunks */
+        goto out;
     qsort(l.v, l.n, sizeof *l.v, cmp_age);
     for (size_t i = 0; i < l.n && sum < need; i++) {
         sum += l.v[i].bytes;
@@ -107,6 +109,7 @@ static size_t drop_up_to(sb_store *st, int64_t age)
             before = s->bytes;
             while (s->nchunks > 0 && sb__series_oldest_chunk_end(s) <= age)
                 points += sb__series_drop_oldest(s);
+            sb__series_shrink(s);
             freed += before - s->bytes;
         }
         pthread_mutex_unlock(&sh->mu);

@@ -113,7 +113,7 @@ static bool grow_size(lexer *lx, size_t n)
     size_t *cur = &lx->size[lx->depth];
 
     if (n > SB_MATCH_EXPANSION_MAX || *cur + n > SB_MATCH_EXPANSION_MAX) {
-        lx->why = "the pattern's repetitions expand it beyond 4096 atoms";
+        lx->why = "the pattern's repetitions expand it beyond 512 atoms";
         return false;
     }
     *cur += n;

@@ -802,6 +802,52 @@ static void test_aggregate_rejects_bad_queries(void **state)
     world_close(&w);
 }
 
+/* A step so large that the bucket of a sample from 1800 starts before
+ * 1677-09-21: reported at the earliest time, no overflow (UBSan). */
+static void test_aggregate_first_bucket_before_int64_min(void **state)
+{
+    static const int kinds[] = {SB_AGG_AVG, SB_AGG_RATE, SB_AGG_P50,
+                                SB_AGG_LAST};
+    const int64_t t1800 = INT64_C(-5364662400) * SEC;
+    const char *gb[] = {"__name__"};
+    sb_store_options o;
+    sb_range_query q = {0};
+    sb_agg_result res;
+    sb_sample smp[] = {{"old", NULL, 0, 1, t1800},
+                       {"old", NULL, 0, 3, t1800 + SEC},
+                       {"old", NULL, 0, 7, 0}};
+    sb_store *st = NULL;
+
+    (void)state;
+    sb_store_options_init(&o);
+    o.retention_ns = INT64_C(250) * 366 * 86400 * SEC;
+    assert_int_equal(sb_store_create(&o, &st), SB_OK);
+    assert_int_equal(sb_store_write_batch(st, smp, 3, NULL), SB_OK);
+    q.from_ns = t1800;
+    q.to_ns = SEC;
+    q.step_ns = INT64_C(5000000000) * SEC; /* t1800 is in bucket -2 */
+    for (size_t g = 0; g < 2; g++) {
+        q.group_by = g ? gb : NULL;
+        q.ngroup_by = g;
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+            q.agg = kinds[i];
+            assert_int_equal(sb__range_query(st, &q, &res), SB_OK);
+            assert_int_equal(res.nseries, 1);
+            /* bucket -2 (clamped) holds the two old samples, bucket -1
+             * [-5e18, 0) nothing, bucket 0 the sample at 0 */
+            assert_int_equal(res.series[0].nvals,
+                             kinds[i] == SB_AGG_RATE ? 1 : 2);
+            assert_true(res.series[0].vals[0].t_ns == INT64_MIN);
+            if (kinds[i] == SB_AGG_AVG)
+                assert_true(res.series[0].vals[0].v == 2);
+            if (kinds[i] == SB_AGG_RATE)
+                assert_true(res.series[0].vals[0].v == 2.0 / 5e9);
+            sb__agg_result_free(&res);
+        }
+    }
+    sb_store_destroy(st);
+}
+
 static void test_aggregate_names_and_matchers_filter(void **state)
 {
     const sb_label l1[] = {{"k", "1"}}, l2[] = {{"k", "2"}};
@@ -935,6 +981,7 @@ int main(void)
         cmocka_unit_test(test_aggregate_nan_rules),
         cmocka_unit_test(test_aggregate_caps),
         cmocka_unit_test(test_aggregate_rejects_bad_queries),
+        cmocka_unit_test(test_aggregate_first_bucket_before_int64_min),
         cmocka_unit_test(test_aggregate_names_and_matchers_filter),
         cmocka_unit_test(test_aggregate_concurrent_with_writers),
     };

@@ -477,6 +477,26 @@ static void *cap_writer_main(void *arg)
 /* Writers, a reader and sweeps at once under a small cap (TSan checks
  * the locking): no point is counted twice or lost from the accounting,
  * and the bytes end under the cap. */
+/* A cap smaller than one series' bookkeeping: eviction empties the
+ * series and then finds no chunk left to drop (UBSan once caught the
+ * empty list being sorted from a NULL array). */
+static void test_memory_cap_below_one_chunk(void **state)
+{
+    sb_store *st = new_store(1);
+    int64_t now = sb_time_now();
+    sb_store_stats stats;
+
+    (void)state;
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(put(st, "tiny", i, now - (50 - i) * MS), SB_OK);
+    sb_store_stats_get(st, &stats);
+    assert_true(stats.dropped_memory > 0);
+    assert_int_equal(stats.points + stats.dropped_memory, 50);
+    /* An emptied series' chunk array goes with its last chunk. */
+    assert_true(stats.sample_bytes <= 1);
+    sb_store_destroy(st);
+}
+
 static void test_memory_cap_under_concurrent_writers(void **state)
 {
     /* Above what the 32 open chunks can hold (4 KiB each at most), so
@@ -575,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_late_points_split_a_growing_chunk),
         cmocka_unit_test(test_random_batches_match_a_reference),
         cmocka_unit_test(test_memory_cap_evicts_the_oldest_chunks_store_wide),
+        cmocka_unit_test(test_memory_cap_below_one_chunk),
         cmocka_unit_test(test_memory_cap_under_concurrent_writers),
         cmocka_unit_test(test_retention_drops_whole_chunks_and_reads_filter),
     };
