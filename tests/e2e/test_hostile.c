@@ -70,17 +70,10 @@ static int setup_full(void **state)
 
 static int teardown_server(void **state)
 {
-    int status = 0, rc;
-
     (void)state;
     if (g_srv == NULL)
         return 0;
-    rc = e2e_proc_stop(g_srv, SIGTERM, 5000 * e2e_slowdown(), &status, NULL);
-    e2e_proc_free_all(NULL);
-    g_srv = NULL;
-    if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "server did not exit 0 on SIGTERM (status %d)\n",
-                status);
+    if (!e2e_proc_stop_clean(&g_srv)) {
         g_group_failed = true;
         return -1;
     }

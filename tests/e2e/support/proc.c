@@ -626,3 +626,22 @@ e2e_proc *e2e_server_start(const char *const *extra)
     e2e_proc_free(p);
     return NULL;
 }
+
+bool e2e_proc_stop_clean(e2e_proc **p)
+{
+    int status = 0, rc = -1;
+
+    if (*p == NULL) {
+        e2e_proc_free_all(NULL);
+        return true;
+    }
+    rc = e2e_proc_stop(*p, SIGTERM, 5000 * e2e_slowdown(), &status, NULL);
+    e2e_proc_free_all(NULL);
+    *p = NULL;
+    if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "server did not exit 0 on SIGTERM (status %d)\n",
+                status);
+        return false;
+    }
+    return true;
+}

@@ -78,6 +78,13 @@ int e2e_proc_wait_exit(e2e_proc *p, int timeout_ms, int *status,
 int e2e_proc_stop(e2e_proc *p, int sig, int timeout_ms, int *status,
                   long *elapsed_ms);
 
+/* The end of a test group's server: SIGTERM, at most 5 s (times the
+ * slowdown) for it to exit, then every process is freed and *p is NULL.
+ * True when it exited 0 (a sanitizer report makes it exit otherwise);
+ * false, with a line on stderr, when not. *p may be NULL (a setup that
+ * failed): then it only frees. */
+bool e2e_proc_stop_clean(e2e_proc **p);
+
 /* Kills the child (SIGKILL) if it still runs, reaps it, joins the reader
  * thread and frees everything. Accepts NULL. */
 void e2e_proc_free(e2e_proc *p);
