@@ -154,14 +154,15 @@ static void lex_bracket(lexer *lx)
         put(lx, p[lx->i++]);
 }
 
-/* Reads "{m}", "{m,}" or "{m,n}" at p; returns its length (0 when it is
+/* Reads "{m}", "{m,}", "{m,n}" or "{,n}" at p; returns its length (0 when it is
  * not an interval) and the most copies regcomp makes of the item. */
 static size_t read_interval(const char *p, size_t *copies)
 {
     size_t i = 1, m = 0, n = 0;
     bool has_n = false, comma = false;
 
-    if (p[i] < '0' || p[i] > '9')
+    /* glibc also reads "{,N}" as "{0,N}". */
+    if ((p[i] < '0' || p[i] > '9') && p[i] != ',')
         return 0;
     while (p[i] >= '0' && p[i] <= '9' && m <= 100000)
         m = m * 10 + (size_t)(p[i++] - '0');
